@@ -1,0 +1,167 @@
+//! The one error type of the application's boundaries. Every failure a client can see
+//! maps to an HTTP status and a stable JSON body `{"error": {"code", "message"}}`; the
+//! message never carries SQL or other internals (those are logged instead).
+
+use serde::{Deserialize, Serialize};
+
+/// A failure a client (host, guest or integration) can act on.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum AppError {
+    /// The request is malformed or a field is invalid (400 / 422).
+    #[error("{message}")]
+    Invalid {
+        code: String,
+        message: String,
+        /// The offending field, when there is one.
+        field: Option<String>,
+    },
+    /// Not signed in, or the session / API key is not valid (401).
+    #[error("sign in to continue")]
+    Unauthenticated,
+    /// Wrong email or password (401); never says which.
+    #[error("the email or password is not right")]
+    InvalidCredentials,
+    /// A state-changing request without proof it came from our own pages (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Nothing visible to the caller at this address (404). Also used for other hosts'
+    /// resources, so existence never leaks across tenants.
+    #[error("{0}")]
+    NotFound(String),
+    /// The thing existed but is gone for good: expired or revoked link (410).
+    #[error("{message}")]
+    Gone { code: String, message: String },
+    /// The request conflicts with the current state (409).
+    #[error("{message}")]
+    Conflict { code: String, message: String },
+    /// Too many attempts; retry after this many seconds (429).
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// Something failed on our side (500). Details are in the server log.
+    #[error("something went wrong on our side; please try again")]
+    Internal,
+}
+
+impl AppError {
+    /// An invalid field (422).
+    pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            code: code.to_owned(),
+            message: message.into(),
+            field: Some(field.to_owned()),
+        }
+    }
+
+    /// A malformed request (400).
+    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            code: code.to_owned(),
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// A conflict (409).
+    pub fn conflict(code: &str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// The stable machine-readable code of the error.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Invalid { code, .. } | Self::Gone { code, .. } | Self::Conflict { code, .. } => {
+                code
+            }
+            Self::Unauthenticated => "unauthenticated",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// The HTTP status code of the error.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Invalid { field: Some(_), .. } => 422,
+            Self::Invalid { field: None, .. } => 400,
+            Self::Unauthenticated | Self::InvalidCredentials => 401,
+            Self::Forbidden(_) => 403,
+            Self::NotFound(_) => 404,
+            Self::Gone { .. } => 410,
+            Self::Conflict { .. } => 409,
+            Self::RateLimited { .. } => 429,
+            Self::Internal => 500,
+        }
+    }
+}
+
+impl From<crate::guests::fields::FieldError> for AppError {
+    fn from(error: crate::guests::fields::FieldError) -> Self {
+        Self::invalid(error.field(), error.code(), error.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::AppError;
+    use axum::{
+        http::{header, HeaderValue, StatusCode},
+        response::{IntoResponse, Response},
+        Json,
+    };
+
+    impl From<sqlx::Error> for AppError {
+        fn from(error: sqlx::Error) -> Self {
+            tracing::error!(%error, "database error");
+            Self::Internal
+        }
+    }
+
+    impl IntoResponse for AppError {
+        fn into_response(self) -> Response {
+            let status =
+                StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut body = serde_json::json!({
+                "error": { "code": self.code(), "message": self.to_string() }
+            });
+            if let Self::Invalid {
+                field: Some(field), ..
+            } = &self
+            {
+                body["error"]["field"] = serde_json::Value::String(field.clone());
+            }
+            let mut response = (status, Json(body)).into_response();
+            if let Self::RateLimited { retry_after_secs } = self {
+                if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+            }
+            response
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AppError;
+
+    #[test]
+    fn every_error_has_a_stable_code_and_status() {
+        assert_eq!(AppError::invalid("name", "invalid_name", "x").status(), 422);
+        assert_eq!(AppError::bad_request("malformed_token", "x").status(), 400);
+        assert_eq!(AppError::NotFound("x".into()).code(), "not_found");
+        assert_eq!(
+            AppError::RateLimited {
+                retry_after_secs: 3
+            }
+            .status(),
+            429
+        );
+        assert_eq!(AppError::Internal.status(), 500);
+    }
+}

@@ -1,0 +1,86 @@
+//! Events of a host: name, slug (unique per host), date and time with its time zone,
+//! venue, description, optional capacity and RSVP deadline, default plus-ones.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use uuid::Uuid;
+
+#[cfg(feature = "ssr")]
+pub mod rest;
+#[cfg(feature = "ssr")]
+pub mod store;
+#[cfg(feature = "ssr")]
+pub mod validate;
+
+/// An event as hosts and integrations see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Event {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    /// When the event starts (RFC 3339, UTC).
+    pub event_date: DateTime<Utc>,
+    /// IANA time zone the event happens in, e.g. `Europe/Paris`.
+    pub time_zone: String,
+    pub venue: String,
+    pub description: String,
+    pub capacity: Option<i32>,
+    pub rsvp_deadline: Option<DateTime<Utc>>,
+    pub default_max_plus_ones: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Body of `POST /api/v1/events`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CreateEvent {
+    pub name: String,
+    pub slug: String,
+    /// RFC 3339, e.g. `2027-06-12T18:00:00+02:00`.
+    pub event_date: String,
+    /// Defaults to `UTC`.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    pub venue: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub capacity: Option<i64>,
+    /// RFC 3339.
+    #[serde(default)]
+    pub rsvp_deadline: Option<String>,
+    #[serde(default)]
+    pub default_max_plus_ones: Option<i64>,
+}
+
+/// Body of `PATCH /api/v1/events/{id}`: only the given fields change; `null` clears
+/// `capacity` and `rsvp_deadline`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct UpdateEvent {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub slug: Option<String>,
+    #[serde(default)]
+    pub event_date: Option<String>,
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub venue: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub capacity: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    pub rsvp_deadline: Option<Option<String>>,
+    #[serde(default)]
+    pub default_max_plus_ones: Option<i64>,
+}
+
+/// Distinguishes a field sent as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}

@@ -1,0 +1,141 @@
+//! Guests of an event: their fields, adding / editing / removing them, the guest list
+//! with RSVP status, and CSV import and export.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub mod fields;
+
+#[cfg(feature = "ssr")]
+pub mod csv;
+#[cfg(feature = "ssr")]
+pub mod rest;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+/// Where a guest's answer stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GuestStatus {
+    Attending,
+    Declined,
+    Maybe,
+    /// No answer yet.
+    Pending,
+}
+
+impl GuestStatus {
+    /// The lowercase name used in the API and CSV.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Attending => "attending",
+            Self::Declined => "declined",
+            Self::Maybe => "maybe",
+            Self::Pending => "pending",
+        }
+    }
+
+    /// Parses the lowercase name.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "attending" => Some(Self::Attending),
+            "declined" => Some(Self::Declined),
+            "maybe" => Some(Self::Maybe),
+            "pending" => Some(Self::Pending),
+            _ => None,
+        }
+    }
+}
+
+/// A guest on an event's list, with their answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guest {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// The guest's own limit; `None` means the event's default applies.
+    pub max_plus_ones: Option<i32>,
+    /// The limit that applies (own limit or the event's default).
+    pub allowed_plus_ones: i32,
+    pub status: GuestStatus,
+    pub plus_ones: i32,
+    pub note: String,
+    pub responded_at: Option<DateTime<Utc>>,
+    /// Fraud band of the answer, when it was scored (`low`, `medium`, `high`, `block`).
+    pub risk: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Body of `POST /api/v1/events/{id}/guests`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CreateGuest {
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub max_plus_ones: Option<i64>,
+}
+
+/// Counts shown above the guest list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestCounts {
+    pub total: i64,
+    pub attending: i64,
+    pub declined: i64,
+    pub maybe: i64,
+    pub pending: i64,
+    /// Plus-ones of attending guests.
+    pub plus_ones: i64,
+}
+
+/// Answer of `GET /api/v1/events/{id}/guests`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestList {
+    pub guests: Vec<Guest>,
+    /// Counts over the whole list (not only the filtered guests).
+    pub counts: GuestCounts,
+}
+
+/// Answer of a CSV import.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ImportReport {
+    /// Guests added (0 when the file had errors and only a full import was asked).
+    pub imported: usize,
+    /// Problems, with the line number in the file.
+    pub errors: Vec<ImportError>,
+}
+
+/// One problem of a CSV import.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ImportError {
+    /// 1-based line in the file; 0 for problems of the whole file.
+    pub line: usize,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+/// Body of `PATCH /api/v1/events/{id}/guests/{guest_id}`: only the given fields change;
+/// `null` clears `email`, `phone` and `max_plus_ones`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct UpdateGuest {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub max_plus_ones: Option<Option<i64>>,
+}
+
+/// Distinguishes a field sent as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}

@@ -1,0 +1,67 @@
+//! Hosts: accounts (sign up, log in, log out), their sessions and API keys, and how a
+//! request proves which host it acts for (session cookie or `Authorization: Bearer`).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[cfg(feature = "ssr")]
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod credentials;
+#[cfg(feature = "ssr")]
+pub mod rest;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+/// Body of `POST /api/v1/auth/signup`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SignupRequest {
+    pub email: String,
+    pub name: String,
+    pub password: String,
+}
+
+/// Body of `POST /api/v1/auth/login`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// A host as shown to themself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostProfile {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+}
+
+/// Body of `POST /api/v1/api-keys`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CreateApiKey {
+    pub name: String,
+}
+
+/// A freshly created API key: the only time the key itself is shown.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NewApiKey {
+    pub id: Uuid,
+    pub name: String,
+    pub key: String,
+}
+
+/// An API key in the list (never the key itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ApiKeySummary {
+    pub id: Uuid,
+    pub name: String,
+    /// The first characters of the key, to recognise it.
+    pub prefix: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub revoked: bool,
+}
+
+/// Shortest and longest accepted password, in characters.
+pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 10..=256;

@@ -1,0 +1,56 @@
+//! Personal invitation links: the signed token in `/i/<token>`, its states (active,
+//! used, revoked, expired), issuing, revoking and rotating, and turning a token from a
+//! request into the invitation it stands for (`resolve`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[cfg(feature = "ssr")]
+pub mod resolve;
+#[cfg(feature = "ssr")]
+pub mod rest;
+#[cfg(feature = "ssr")]
+pub mod store;
+#[cfg(feature = "ssr")]
+pub mod token;
+
+/// Where a link stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkStatus {
+    /// Works; the guest has not answered yet.
+    Active,
+    /// Works; the guest has answered (and may change the answer until the deadline).
+    Used,
+    /// The host revoked it (or issued a new one).
+    Revoked,
+    /// Past its expiry.
+    Expired,
+}
+
+/// A newly issued link: the only time the token itself is shown.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IssuedLink {
+    pub id: Uuid,
+    pub token: String,
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Body of `POST .../tokens` (optional).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct IssueLink {
+    /// RFC 3339; defaults to one day after the event starts.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+/// A link as the host sees it in the guest's details (never the token).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkSummary {
+    pub id: Uuid,
+    pub status: LinkStatus,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}

@@ -1,0 +1,84 @@
+//! GuestGuard's application: every page, component and server function, shared by the
+//! server (feature `ssr`) and the browser bundle (feature `hydrate`).
+//!
+//! One module per concern; server-only parts (database, NATS, gRPC) sit behind `ssr`
+//! so they never reach the browser.
+
+pub mod access;
+pub mod error;
+pub mod events;
+pub mod guests;
+pub mod hosts;
+pub mod invitations;
+pub mod rsvps;
+pub mod stack_check;
+
+#[cfg(feature = "ssr")]
+pub mod rate_limit;
+#[cfg(feature = "ssr")]
+pub mod rest;
+#[cfg(feature = "ssr")]
+pub mod settings;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    StaticSegment,
+};
+
+/// The HTML document every page is rendered into on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body class="min-h-screen bg-slate-50 text-slate-900">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The root component: routes and document-wide metadata.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/guestguard.css"/>
+        <Title text="GuestGuard"/>
+        <Router>
+            <main class="mx-auto max-w-3xl p-6">
+                <Routes fallback=NotFound>
+                    <Route path=StaticSegment("") view=stack_check::StackCheckPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// Friendly page for an unknown address.
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(axum::http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <Title text="Page not found · GuestGuard"/>
+        <h1 class="text-2xl font-semibold">"Page not found"</h1>
+        <p class="mt-2">"There is nothing at this address. Check the link you followed."</p>
+        <a class="mt-4 inline-block text-indigo-700 underline" href="/">"Go to the start page"</a>
+    }
+}

@@ -1,0 +1,104 @@
+//! Shared pieces of the REST API's transport: a JSON body extractor whose failures are
+//! the API's own JSON errors (never axum's plain-text rejections), and the client
+//! address extractor used for rate limits and access logs.
+
+use crate::error::AppError;
+use axum::{
+    extract::{rejection::JsonRejection, ConnectInfo, FromRequest, FromRequestParts, Request},
+    http::request::Parts,
+};
+use serde::de::DeserializeOwned;
+use std::{
+    convert::Infallible,
+    net::{IpAddr, SocketAddr},
+};
+
+/// A JSON request body; malformed or mistyped bodies are a 400 / 415 / 413 JSON error.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(&rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: &JsonRejection) -> AppError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => AppError::bad_request(
+            "unsupported_media_type",
+            "send the body as application/json",
+        ),
+        JsonRejection::JsonDataError(error) => AppError::bad_request(
+            "invalid_body",
+            format!("the body does not fit: {}", error.body_text()),
+        ),
+        JsonRejection::JsonSyntaxError(_) => {
+            AppError::bad_request("invalid_json", "the body is not valid JSON")
+        }
+        _ if rejection.status().as_u16() == 413 => {
+            AppError::bad_request("body_too_large", "the body is too large")
+        }
+        _ => AppError::bad_request("invalid_body", "the body could not be read"),
+    }
+}
+
+/// The client's IP address, when the connection has one.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(address)| address.ip()),
+        ))
+    }
+}
+
+impl ClientIp {
+    /// Rate-limit key of this client for one route family.
+    pub fn key(&self, route: &str) -> String {
+        match self.0 {
+            Some(ip) => format!("{route}:{ip}"),
+            None => format!("{route}:unknown"),
+        }
+    }
+}
+
+/// A path parameter; one that does not parse (e.g. not a UUID) is a JSON 404, since
+/// nothing can live at such an address.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(|_| AppError::NotFound("there is nothing at this address".into()))
+    }
+}
+
+/// A query string; one that does not fit is a JSON 400.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection| AppError::bad_request("invalid_query", rejection.body_text()))
+    }
+}

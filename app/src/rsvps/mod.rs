@@ -1,0 +1,75 @@
+//! RSVPs: a guest's answer (attending / declined / maybe, plus-ones, a note), changeable
+//! until the event's RSVP deadline, within the event's capacity, one per guest.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[cfg(feature = "ssr")]
+pub mod rest;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+/// Longest accepted note, in characters.
+pub const NOTE_MAX_CHARS: usize = 1000;
+
+/// A guest's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RsvpResponse {
+    Attending,
+    Declined,
+    Maybe,
+}
+
+impl RsvpResponse {
+    /// The lowercase name used in the API and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Attending => "attending",
+            Self::Declined => "declined",
+            Self::Maybe => "maybe",
+        }
+    }
+
+    /// Parses the lowercase name.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "attending" => Some(Self::Attending),
+            "declined" => Some(Self::Declined),
+            "maybe" => Some(Self::Maybe),
+            _ => None,
+        }
+    }
+}
+
+/// Body of `POST /api/v1/rsvp/{token}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RsvpRequest {
+    /// `attending`, `declined` or `maybe`.
+    pub response: String,
+    #[serde(default)]
+    pub plus_ones: i64,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A stored answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RsvpView {
+    pub id: Uuid,
+    pub response: RsvpResponse,
+    pub plus_ones: i32,
+    pub note: String,
+    /// Fraud score 0–100, when the fraud engine answered in time.
+    pub risk_score: Option<i32>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Answer of `POST /api/v1/rsvp/{token}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RsvpOutcome {
+    pub rsvp: RsvpView,
+    /// Always `false` here: a blocked answer is a 403 and records nothing.
+    pub blocked: bool,
+}

@@ -1,0 +1,117 @@
+//! PostgreSQL storage of answers. Submitting locks the event row, so capacity checks and
+//! the one-answer-per-guest rule hold under concurrent submissions.
+
+use super::{RsvpResponse, RsvpView};
+use crate::{error::AppError, invitations::store::Invitation};
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// A validated answer, ready to store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidRsvp {
+    pub response: RsvpResponse,
+    pub plus_ones: i32,
+    pub note: String,
+    pub risk_score: Option<i32>,
+    pub risk: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    response: String,
+    plus_ones: i32,
+    note: String,
+    risk_score: Option<i32>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Row> for RsvpView {
+    fn from(row: Row) -> Self {
+        Self {
+            id: row.id,
+            response: RsvpResponse::parse(&row.response).unwrap_or(RsvpResponse::Maybe),
+            plus_ones: row.plus_ones,
+            note: row.note,
+            risk_score: row.risk_score,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// The guest's current answer.
+pub async fn current(pool: &PgPool, guest_id: Uuid) -> Result<Option<RsvpView>, AppError> {
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT id, response, plus_ones, note, risk_score, updated_at FROM rsvps WHERE guest_id = $1",
+    )
+    .bind(guest_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(RsvpView::from))
+}
+
+/// Stores (or replaces) the guest's answer; `true` in the pair when it is the first.
+pub async fn submit(
+    pool: &PgPool,
+    invitation: &Invitation,
+    rsvp: &ValidRsvp,
+) -> Result<(RsvpView, bool), AppError> {
+    let mut tx = pool.begin().await?;
+    // One submission per event at a time: the capacity count below stays true.
+    let (capacity, deadline): (Option<i32>, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT capacity, rsvp_deadline FROM events WHERE id = $1 FOR UPDATE")
+            .bind(invitation.event_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if deadline.is_some_and(|deadline| Utc::now() > deadline) {
+        return Err(AppError::conflict(
+            "rsvp_closed",
+            "the RSVP deadline has passed; contact your host to change your answer",
+        ));
+    }
+    if let (Some(capacity), RsvpResponse::Attending) = (capacity, rsvp.response) {
+        let taken: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(1 + plus_ones), 0) FROM rsvps
+             WHERE event_id = $1 AND response = 'attending' AND guest_id <> $2",
+        )
+        .bind(invitation.event_id)
+        .bind(invitation.guest_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if taken + 1 + i64::from(rsvp.plus_ones) > i64::from(capacity) {
+            let left = (i64::from(capacity) - taken).max(0);
+            return Err(AppError::conflict(
+                "event_full",
+                format!("the event is full: {left} place(s) left, including you"),
+            ));
+        }
+    }
+    let existed: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM rsvps WHERE guest_id = $1)")
+            .bind(invitation.guest_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let row: Row = sqlx::query_as(
+        "INSERT INTO rsvps (id, guest_id, event_id, invitation_id, response, plus_ones, note, risk_score, risk)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (guest_id) DO UPDATE SET
+             invitation_id = EXCLUDED.invitation_id, response = EXCLUDED.response,
+             plus_ones = EXCLUDED.plus_ones, note = EXCLUDED.note,
+             risk_score = EXCLUDED.risk_score, risk = EXCLUDED.risk, updated_at = now()
+         RETURNING id, response, plus_ones, note, risk_score, updated_at",
+    )
+    .bind(Uuid::new_v4())
+    .bind(invitation.guest_id)
+    .bind(invitation.event_id)
+    .bind(invitation.id)
+    .bind(rsvp.response.as_str())
+    .bind(rsvp.plus_ones)
+    .bind(&rsvp.note)
+    .bind(rsvp.risk_score)
+    .bind(rsvp.risk.as_deref())
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((row.into(), !existed))
+}

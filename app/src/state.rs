@@ -1,0 +1,33 @@
+//! The one application state, built once at startup and shared by the router, REST
+//! handlers and server functions (read there with `expect_context::<AppState>()`).
+
+use crate::settings::Settings;
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use proto::fraud::v1::fraud_service_client::FraudServiceClient;
+use sqlx::PgPool;
+use std::sync::Arc;
+use tonic::transport::Channel;
+
+/// Connections and configuration every request may need.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Leptos' own options (site root, output name).
+    pub leptos_options: LeptosOptions,
+    /// PostgreSQL connection pool.
+    pub pool: PgPool,
+    /// NATS connection (reconnects on its own).
+    pub nats: async_nats::Client,
+    /// JetStream on top of `nats`.
+    pub jetstream: async_nats::jetstream::Context,
+    /// gRPC client of the fraud engine (lazily connected, reconnects on its own).
+    pub fraud: FraudServiceClient<Channel>,
+    /// Standard gRPC health client on the same channel as `fraud`.
+    pub fraud_health: tonic_health::pb::health_client::HealthClient<Channel>,
+    /// Typed settings.
+    pub settings: Arc<Settings>,
+    /// Keys that sign and verify invitation tokens.
+    pub keyring: crate::invitations::token::Keyring,
+    /// Per-client attempt counters of sensitive routes.
+    pub rate_limiter: crate::rate_limit::RateLimiter,
+}

@@ -1,0 +1,41 @@
+// Shared set-up of the end-to-end tests: Debian's Chromium driven by playwright-core
+// (no browser download), against the server that scripts/test.sh started.
+import { chromium } from 'playwright-core';
+
+/** Base URL of the server under test. */
+export const baseUrl = process.env.GUESTGUARD_URL ?? 'http://127.0.0.1:3000';
+
+/** Launches headless Chromium with the flags that work on a closed network as root. */
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/**
+ * Opens a page that records browser console errors and failed requests, so a test can
+ * assert the page ran cleanly.
+ */
+export async function openPage(browser) {
+  const context = await browser.newContext({ baseURL: baseUrl });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  page.on('requestfailed', (request) =>
+    problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`),
+  );
+  return { context, page, problems };
+}

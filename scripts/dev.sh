@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs the whole product locally: PostgreSQL and NATS JetStream (project-local, data in
+# .data/, fixed non-default loopback ports), the fraud engine, and the web app in watch
+# mode. Ctrl-C stops all of it. A second run reuses the data.
+#
+# Point at external services instead with DATABASE_URL, NATS_URL and FRAUD_GRPC_URL.
+# Ports: GG_PG_PORT (54329), GG_NATS_PORT (42229), GG_FRAUD_PORT (50059), GG_WEB_PORT (3000).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+source "$GG_ROOT/scripts/stack.sh"
+
+"$GG_ROOT/scripts/bootstrap.sh"
+gg_select_route
+cd "$GG_ROOT"
+
+pg_port="${GG_PG_PORT:-54329}"
+nats_port="${GG_NATS_PORT:-42229}"
+fraud_port="${GG_FRAUD_PORT:-50059}"
+web_port="${GG_WEB_PORT:-3000}"
+
+trap stack_stop EXIT
+trap 'exit 130' INT TERM
+
+if [ -z "${DATABASE_URL:-}" ]; then
+    stack_start_postgres "$GG_ROOT/.data/pg" "$pg_port"
+    export DATABASE_URL="postgres://guestguard@127.0.0.1:$pg_port/guestguard"
+fi
+if [ -z "${NATS_URL:-}" ]; then
+    stack_start_nats "$GG_ROOT/.data/nats" "$nats_port"
+    export NATS_URL="nats://127.0.0.1:$nats_port"
+fi
+if [ -z "${FRAUD_GRPC_URL:-}" ]; then
+    cargo build -p fraud
+    FRAUD_GRPC_ADDR="127.0.0.1:$fraud_port" stack_spawn "fraud engine on 127.0.0.1:$fraud_port" \
+        "$CARGO_TARGET_DIR/debug/fraud"
+    wait_for_port "$fraud_port" "the fraud engine"
+    export FRAUD_GRPC_URL="http://127.0.0.1:$fraud_port"
+fi
+
+export LEPTOS_SITE_ADDR="127.0.0.1:$web_port"
+export LEPTOS_RELOAD_PORT="$((web_port + 1))"
+export GUESTGUARD_PUBLIC_URL="${GUESTGUARD_PUBLIC_URL:-http://127.0.0.1:$web_port}"
+log "building the web app; migrations are applied when it starts"
+log "GuestGuard: http://127.0.0.1:$web_port   (health: http://127.0.0.1:$web_port/healthz; Ctrl-C stops everything)"
+cargo leptos watch "${GG_LEPTOS_ARGS[@]}"

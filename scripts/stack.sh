@@ -1,0 +1,83 @@
+# Starting and stopping the services GuestGuard runs on (sourced, never run):
+# a project-owned PostgreSQL cluster, a NATS JetStream server, the fraud engine and the
+# web server. Every process started here is recorded and stopped by `stack_stop`;
+# nothing else on the machine is touched.
+
+GG_PIDS=()
+
+# Run a PostgreSQL tool; PostgreSQL refuses to run as root, so root runs it as `postgres`.
+pg_run() {
+    local tool="$1"
+    shift
+    if [ "$(id -u)" = 0 ]; then
+        runuser -u postgres -- "$(pg_bin)/$tool" "$@"
+    else
+        "$(pg_bin)/$tool" "$@"
+    fi
+}
+
+# stack_start_postgres DIR PORT: creates the cluster on first use, then starts it and
+# makes sure the `guestguard` role and database exist. A second run reuses the data.
+stack_start_postgres() {
+    local dir="$1" port="$2"
+    mkdir -p "$dir"
+    dir="$(cd "$dir" && pwd)"
+    if [ "$(id -u)" = 0 ]; then
+        chown postgres:postgres "$dir"
+        runuser -u postgres -- test -w "$dir" \
+            || die "the postgres user cannot write $dir (every parent folder must be searchable)"
+    fi
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        log "creating a PostgreSQL cluster in $dir"
+        pg_run initdb -D "$dir/data" -U guestguard --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1 \
+            || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+    fi
+    log "starting PostgreSQL on 127.0.0.1:$port"
+    pg_run pg_ctl -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1" start >/dev/null \
+        || { tail -n 20 "$dir/postgres.log" >&2; die "PostgreSQL did not start (is port $port taken?)"; }
+    GG_PG_DIR="$dir"
+    if ! pg_run psql -h 127.0.0.1 -p "$port" -U guestguard -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = 'guestguard'" | grep -q 1; then
+        pg_run createdb -h 127.0.0.1 -p "$port" -U guestguard guestguard
+    fi
+}
+
+stack_stop_postgres() {
+    [ -n "${GG_PG_DIR:-}" ] || return 0
+    pg_run pg_ctl -D "$GG_PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    GG_PG_DIR=
+}
+
+# stack_start_nats DIR PORT: NATS with JetStream, its store in DIR (kept across runs).
+stack_start_nats() {
+    local dir="$1" port="$2"
+    mkdir -p "$dir"
+    log "starting NATS JetStream on 127.0.0.1:$port"
+    nats-server -a 127.0.0.1 -p "$port" -js -sd "$dir" -l "$dir/nats.log" &
+    GG_PIDS+=($!)
+    wait_for_port "$port" "NATS"
+}
+
+# stack_spawn NAME COMMAND...: runs a long-lived process of the stack in the background.
+stack_spawn() {
+    local name="$1"
+    shift
+    log "starting $name"
+    "$@" &
+    GG_PIDS+=($!)
+}
+
+# Stops everything this shell started, newest first, and waits for it.
+stack_stop() {
+    local i pid
+    for ((i = ${#GG_PIDS[@]} - 1; i >= 0; i--)); do
+        pid="${GG_PIDS[$i]}"
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${GG_PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    GG_PIDS=()
+    stack_stop_postgres
+}

@@ -1,0 +1,128 @@
+//! `GET /healthz`: pings PostgreSQL, NATS JetStream and the fraud engine concurrently,
+//! each within the configured timeout. 200 when all answer, 503 naming what is down.
+
+use app::state::AppState;
+use axum::{extract::State, http::StatusCode, Json};
+use serde::Serialize;
+use std::{future::Future, time::Duration};
+use tonic_health::pb::{health_check_response::ServingStatus, HealthCheckRequest};
+
+/// gRPC service name the fraud engine reports as serving.
+pub const FRAUD_SERVICE_NAME: &str = "guestguard.fraud.v1.FraudService";
+
+/// State of one dependency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Check {
+    Up,
+    Down,
+}
+
+/// Every dependency's state.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Checks {
+    pub database: Check,
+    pub nats: Check,
+    pub fraud: Check,
+}
+
+/// The `/healthz` body.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct HealthReport {
+    /// `ok` when every check is up, `unavailable` otherwise.
+    pub status: &'static str,
+    pub checks: Checks,
+}
+
+/// Handler of `GET /healthz`.
+pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<HealthReport>) {
+    let report = check_all(&state).await;
+    let code = if report.status == "ok" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(report))
+}
+
+/// Runs the three checks concurrently.
+pub async fn check_all(state: &AppState) -> HealthReport {
+    let limit = state.settings.health_check_timeout;
+    let (database, nats, fraud) = tokio::join!(
+        within(limit, "database", check_database(state)),
+        within(limit, "nats", check_nats(state)),
+        within(limit, "fraud", check_fraud(state)),
+    );
+    let all_up = [database, nats, fraud].iter().all(|c| *c == Check::Up);
+    HealthReport {
+        status: if all_up { "ok" } else { "unavailable" },
+        checks: Checks {
+            database,
+            nats,
+            fraud,
+        },
+    }
+}
+
+async fn within(
+    limit: Duration,
+    name: &'static str,
+    check: impl Future<Output = Result<(), String>>,
+) -> Check {
+    match tokio::time::timeout(limit, check).await {
+        Ok(Ok(())) => Check::Up,
+        Ok(Err(reason)) => {
+            tracing::warn!(check = name, %reason, "health check failed");
+            Check::Down
+        }
+        Err(_) => {
+            tracing::warn!(
+                check = name,
+                timeout_ms = limit.as_millis() as u64,
+                "health check timed out"
+            );
+            Check::Down
+        }
+    }
+}
+
+async fn check_database(state: &AppState) -> Result<(), String> {
+    sqlx::query_scalar::<_, i32>("SELECT 1")
+        .fetch_one(&state.pool)
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+async fn check_nats(state: &AppState) -> Result<(), String> {
+    // A JetStream API round trip proves both the connection and JetStream itself. The raw
+    // request (instead of `query_account`) keeps this working on every server version
+    // that ships JetStream, including Debian's 2.9.
+    let reply = state
+        .nats
+        .request("$JS.API.INFO", Default::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let info: serde_json::Value =
+        serde_json::from_slice(&reply.payload).map_err(|e| format!("not JSON: {e}"))?;
+    match info.get("error") {
+        None => Ok(()),
+        Some(error) => Err(format!("JetStream answered with an error: {error}")),
+    }
+}
+
+async fn check_fraud(state: &AppState) -> Result<(), String> {
+    let response = state
+        .fraud_health
+        .clone()
+        .check(HealthCheckRequest {
+            service: FRAUD_SERVICE_NAME.to_owned(),
+        })
+        .await
+        .map_err(|status| status.to_string())?;
+    if response.into_inner().status == ServingStatus::Serving as i32 {
+        Ok(())
+    } else {
+        Err("fraud engine is not serving".to_owned())
+    }
+}

@@ -1,0 +1,80 @@
+//! `/healthz` against real PostgreSQL, NATS JetStream and the fraud engine's gRPC health.
+
+mod support;
+
+use support::TestApp;
+
+fn check<'a>(body: &'a serde_json::Value, name: &str) -> &'a str {
+    body["checks"][name].as_str().unwrap_or("missing")
+}
+
+#[tokio::test]
+async fn healthz_is_ok_when_every_dependency_answers() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app.health_until(|status, _| status == 200).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "status": "ok",
+            "checks": {"database": "up", "nats": "up", "fraud": "up"}
+        })
+    );
+}
+
+#[tokio::test]
+async fn stopping_postgres_gives_503_naming_the_database_and_recovers_without_restart() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.health_until(|status, _| status == 200).await.0, 200);
+
+    app.postgres.stop_server().await;
+    let (status, body) = app.health().await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(check(&body, "database"), "down");
+    assert_eq!(check(&body, "nats"), "up");
+    assert_eq!(check(&body, "fraud"), "up");
+
+    app.postgres.start_server().await;
+    let (status, body) = app.health_until(|status, _| status == 200).await;
+    assert_eq!(
+        status, 200,
+        "health did not come back after PostgreSQL restarted: {body}"
+    );
+}
+
+#[tokio::test]
+async fn stopping_nats_gives_503_naming_nats_and_recovers_without_restart() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.health_until(|status, _| status == 200).await.0, 200);
+
+    app.nats.stop_server().await;
+    let (status, body) = app
+        .health_until(|_, body| check(body, "nats") == "down")
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(check(&body, "nats"), "down");
+    assert_eq!(check(&body, "database"), "up");
+    assert_eq!(check(&body, "fraud"), "up");
+
+    app.nats.start_server().await;
+    let (status, body) = app.health_until(|status, _| status == 200).await;
+    assert_eq!(
+        status, 200,
+        "health did not come back after NATS restarted: {body}"
+    );
+}
+
+#[tokio::test]
+async fn a_stopped_fraud_engine_gives_503_naming_fraud() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.health_until(|status, _| status == 200).await.0, 200);
+
+    app.stop_fraud();
+    let (status, body) = app
+        .health_until(|_, body| check(body, "fraud") == "down")
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(check(&body, "fraud"), "down");
+    assert_eq!(check(&body, "database"), "up");
+}

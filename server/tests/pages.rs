@@ -1,0 +1,140 @@
+//! The server-rendered start page, its server function, JSON 404s under `/api`,
+//! request ids and graceful shutdown, against real services.
+
+mod support;
+
+use support::TestApp;
+
+#[tokio::test]
+async fn the_start_page_is_rendered_on_the_server_with_the_hydration_bundle() {
+    let app = TestApp::spawn().await;
+    let response = app.http.get(app.url("/")).send().await.expect("GET /");
+    assert_eq!(response.status(), 200);
+    assert!(response
+        .headers()
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html")));
+    let html = response.text().await.expect("body");
+    assert!(html.contains("System check"), "{html}");
+    assert!(
+        html.contains(r#"data-hydrated="false""#),
+        "rendered before hydration: {html}"
+    );
+    assert!(
+        html.contains("/pkg/guestguard.js"),
+        "the page loads the wasm bundle: {html}"
+    );
+}
+
+#[tokio::test]
+async fn the_database_server_function_reads_postgres() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .http
+        .post(app.url("/api/fn/database_facts"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body("")
+        .send()
+        .await
+        .expect("server function answers");
+    assert_eq!(response.status(), 200);
+    let facts: app::stack_check::DatabaseFacts = response.json().await.expect("typed answer");
+    let major = facts.server_version.split('.').next().unwrap_or_default();
+    assert!(major.parse::<u32>().is_ok_and(|v| v >= 13), "{facts:?}");
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(
+            &sqlx::PgPool::connect(&app.postgres.url)
+                .await
+                .expect("connect"),
+        )
+        .await
+        .expect("count");
+    assert!(applied >= 1);
+    assert_eq!(facts.migrations_applied, applied);
+}
+
+#[tokio::test]
+async fn unknown_api_routes_answer_json_404() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/api/nope",
+        "/api/v1/events/does-not-exist/whatever",
+        "/api",
+    ] {
+        let response = app.http.get(app.url(path)).send().await.expect("answer");
+        assert_eq!(response.status(), 404, "{path}");
+        let body: serde_json::Value = response.json().await.expect("JSON body");
+        assert_eq!(body["error"]["code"], "not_found", "{path}: {body}");
+        assert!(body["error"]["message"].is_string(), "{path}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_pages_get_a_friendly_404_page() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .http
+        .get(app.url("/no/such/page"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), 404);
+    let html = response.text().await.expect("body");
+    assert!(html.contains("Page not found"), "{html}");
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_keeps_a_given_one() {
+    let app = TestApp::spawn().await;
+    let generated = app
+        .http
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("answer");
+    let id = generated
+        .headers()
+        .get("x-request-id")
+        .expect("x-request-id is set");
+    assert!(uuid::Uuid::parse_str(id.to_str().expect("ascii")).is_ok());
+
+    let kept = app
+        .http
+        .get(app.url("/healthz"))
+        .header("x-request-id", "trace-me-123")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(kept.headers()["x-request-id"], "trace-me-123");
+}
+
+#[tokio::test]
+async fn shutdown_stops_accepting_new_connections() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        app.http
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .expect("up")
+            .status()
+            .as_u16()
+            / 100,
+        2
+    );
+    app.stop();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let refused = tokio::net::TcpStream::connect(app.address).await.is_err();
+        if refused {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "server still accepts connections"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

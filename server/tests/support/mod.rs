@@ -1,0 +1,139 @@
+//! Real services for integration tests: each test starts its own PostgreSQL cluster,
+//! NATS JetStream server, fraud engine and web server on free loopback ports, and
+//! everything stops when the test ends (a watchdog also stops the external processes if
+//! the test binary dies without unwinding).
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the harness"
+)]
+
+pub mod services;
+
+use app::settings::Settings;
+use leptos::prelude::LeptosOptions;
+use services::{NatsServer, Postgres};
+use std::{net::SocketAddr, time::Duration};
+use tokio_util::sync::CancellationToken;
+
+/// A running GuestGuard (web server + fraud engine) on its own PostgreSQL and NATS.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub postgres: Postgres,
+    pub nats: NatsServer,
+    pub fraud_address: SocketAddr,
+    pub http: reqwest::Client,
+    stop: CancellationToken,
+    fraud_stop: CancellationToken,
+}
+
+impl TestApp {
+    /// Starts every service and the application.
+    pub async fn spawn() -> Self {
+        // Application logs go to the test's captured output (shown when a test fails).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "warn".into()),
+            )
+            .with_test_writer()
+            .try_init();
+        let postgres = Postgres::start().await;
+        let nats = NatsServer::start().await;
+
+        let fraud_stop = CancellationToken::new();
+        let fraud_server = fraud::startup::FraudServer::build(
+            fraud::settings::Settings {
+                grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            },
+            fraud_stop.clone(),
+        )
+        .await
+        .expect("fraud engine binds");
+        let fraud_address = fraud_server.address();
+        tokio::spawn(fraud_server.run_until_stopped());
+
+        let settings = Settings::from_lookup(|name| match name {
+            "DATABASE_URL" => Some(postgres.url.clone()),
+            "NATS_URL" => Some(nats.url()),
+            "FRAUD_GRPC_URL" => Some(format!("http://{fraud_address}")),
+            "GUESTGUARD_HEALTH_TIMEOUT_MS" => Some("1000".to_owned()),
+            _ => None,
+        })
+        .expect("test settings are valid");
+        let leptos_options = LeptosOptions::builder()
+            .output_name("guestguard")
+            .site_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .site_root("target/site")
+            .build();
+        let stop = CancellationToken::new();
+        let application =
+            server::startup::Application::build(settings, leptos_options, stop.clone())
+                .await
+                .expect("the application starts");
+        let address = application.address();
+        tokio::spawn(application.run_until_stopped());
+
+        Self {
+            address,
+            postgres,
+            nats,
+            fraud_address,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .expect("http client"),
+            stop,
+            fraud_stop,
+        }
+    }
+
+    /// Absolute URL of a path on the web server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    /// `GET /healthz` → (status code, JSON body).
+    pub async fn health(&self) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .get(self.url("/healthz"))
+            .send()
+            .await
+            .expect("/healthz answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("/healthz is JSON"))
+    }
+
+    /// Polls `/healthz` until `accept` holds or 60 s have passed; returns the last answer.
+    pub async fn health_until(
+        &self,
+        accept: impl Fn(u16, &serde_json::Value) -> bool,
+    ) -> (u16, serde_json::Value) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let (status, body) = self.health().await;
+            if accept(status, &body) || tokio::time::Instant::now() > deadline {
+                return (status, body);
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Stops the fraud engine.
+    pub fn stop_fraud(&self) {
+        self.fraud_stop.cancel();
+    }
+
+    /// Asks the web server to shut down gracefully.
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        self.fraud_stop.cancel();
+    }
+}

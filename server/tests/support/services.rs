@@ -1,0 +1,306 @@
+//! PostgreSQL and NATS servers owned by one test, on free loopback ports, with their data
+//! in a temporary folder. They never touch the machine's own instances.
+
+use std::{
+    net::{SocketAddr, TcpListener},
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+use tempfile::TempDir;
+use tokio::{net::TcpStream, process::Command, sync::Mutex};
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
+}
+
+/// Waits until something accepts TCP connections on `port`.
+async fn wait_for_port(port: u16, what: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} did not start on port {port}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn running_as_root() -> bool {
+    std::env::var("USER").is_ok_and(|user| user == "root")
+        || std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|out| out.stdout.trim_ascii() == b"0")
+}
+
+/// Stops `stop_command` once this test process is gone, even if it was killed.
+fn watchdog(stop_command: &str) {
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop_command}",
+        pid = std::process::id()
+    );
+    let _ = std::process::Command::new("setsid")
+        .args(["sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+}
+
+/// The newest PostgreSQL server binaries on this machine (`PG_BIN` overrides).
+fn postgres_bin() -> PathBuf {
+    if let Ok(dir) = std::env::var("PG_BIN") {
+        return PathBuf::from(dir);
+    }
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL is installed (run scripts/bootstrap.sh)")
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .collect();
+    found.sort();
+    found
+        .pop()
+        .expect("a PostgreSQL server under /usr/lib/postgresql")
+        .1
+}
+
+/// A PostgreSQL cluster of one test.
+pub struct Postgres {
+    pub port: u16,
+    /// `postgres://guestguard@127.0.0.1:<port>/guestguard`
+    pub url: String,
+    bin: PathBuf,
+    as_postgres_user: bool,
+    dir: TempDir,
+}
+
+impl Postgres {
+    /// Creates and starts a fresh cluster with a `guestguard` database.
+    pub async fn start() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("guestguard-test-pg-")
+            .tempdir()
+            .expect("temporary folder");
+        let as_postgres_user = running_as_root();
+        if as_postgres_user {
+            // PostgreSQL refuses to run as root: hand the folder to the postgres user.
+            let status = std::process::Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .expect("chown runs");
+            assert!(status.success(), "chown of the test cluster folder failed");
+        }
+        let port = free_port();
+        let postgres = Self {
+            port,
+            url: format!("postgres://guestguard@127.0.0.1:{port}/guestguard"),
+            bin: postgres_bin(),
+            as_postgres_user,
+            dir,
+        };
+        postgres
+            .run(
+                "initdb",
+                &[
+                    "-D",
+                    &postgres.data_dir(),
+                    "-U",
+                    "guestguard",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ],
+            )
+            .await;
+        postgres.start_server().await;
+        postgres
+            .run(
+                "createdb",
+                &[
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &postgres.port.to_string(),
+                    "-U",
+                    "guestguard",
+                    "guestguard",
+                ],
+            )
+            .await;
+        watchdog(&format!(
+            "{}; rm -rf {}",
+            postgres.stop_command(),
+            postgres.dir.path().display()
+        ));
+        postgres
+    }
+
+    fn data_dir(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let program = self.bin.join(program);
+        let mut command = if self.as_postgres_user {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(program);
+            command
+        } else {
+            Command::new(program)
+        };
+        command.stdin(Stdio::null()).kill_on_drop(true);
+        command
+    }
+
+    async fn run(&self, program: &str, args: &[&str]) {
+        let output = self
+            .command(program)
+            .args(args)
+            .output()
+            .await
+            .unwrap_or_else(|error| panic!("{program} could not run: {error}"));
+        assert!(
+            output.status.success(),
+            "{program} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    fn stop_command(&self) -> String {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let prefix = if self.as_postgres_user {
+            "runuser -u postgres -- "
+        } else {
+            ""
+        };
+        format!(
+            "{prefix}{} -D {} -m immediate stop",
+            pg_ctl.display(),
+            self.data_dir()
+        )
+    }
+
+    /// Starts the server (again) on the same port and data.
+    pub async fn start_server(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("postgres.log").display().to_string();
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data_dir(),
+                "-l",
+                &log,
+                "-o",
+                &options,
+                "-w",
+                "start",
+            ],
+        )
+        .await;
+        wait_for_port(self.port, "PostgreSQL").await;
+    }
+
+    /// Stops the server (fast shutdown: open connections are cut).
+    pub async fn stop_server(&self) {
+        self.run(
+            "pg_ctl",
+            &["-D", &self.data_dir(), "-m", "fast", "-w", "stop"],
+        )
+        .await;
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("sh")
+            .args(["-c", &format!("{} >/dev/null 2>&1", self.stop_command())])
+            .status();
+    }
+}
+
+/// A NATS server with JetStream of one test.
+pub struct NatsServer {
+    pub port: u16,
+    dir: TempDir,
+    child: Mutex<Option<tokio::process::Child>>,
+}
+
+impl NatsServer {
+    /// Starts a fresh server with JetStream enabled.
+    pub async fn start() -> Self {
+        let server = Self {
+            port: free_port(),
+            dir: tempfile::Builder::new()
+                .prefix("guestguard-test-nats-")
+                .tempdir()
+                .expect("temporary folder"),
+            child: Mutex::new(None),
+        };
+        server.start_server().await;
+        server
+    }
+
+    /// `nats://127.0.0.1:<port>`
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server (again) on the same port and JetStream store.
+    pub async fn start_server(&self) {
+        let binary = std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| "nats-server".to_owned());
+        let child = Command::new(&binary)
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-js",
+                "-sd",
+            ])
+            .arg(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!("{binary} could not start (run scripts/bootstrap.sh): {error}")
+            });
+        if let Some(pid) = child.id() {
+            watchdog(&format!("kill {pid} 2>/dev/null"));
+        }
+        *self.child.lock().await = Some(child);
+        wait_for_port(self.port, "NATS").await;
+    }
+
+    /// Stops the server.
+    pub async fn stop_server(&self) {
+        if let Some(mut child) = self.child.lock().await.take() {
+            let _ = child.kill().await;
+        }
+    }
+}
