@@ -40,6 +40,10 @@ pub enum AppError {
     /// Something failed on our side (500). Details are in the server log.
     #[error("something went wrong on our side; please try again")]
     Internal,
+    /// The browser could not reach the server, or its answer could not be read
+    /// (only ever built on the client side of a server function; 503).
+    #[error("GuestGuard could not be reached; check your connection and try again")]
+    Unreachable,
 }
 
 impl AppError {
@@ -81,6 +85,7 @@ impl AppError {
             Self::NotFound(_) => "not_found",
             Self::RateLimited { .. } => "rate_limited",
             Self::Internal => "internal",
+            Self::Unreachable => "unreachable",
         }
     }
 
@@ -96,6 +101,7 @@ impl AppError {
             Self::Conflict { .. } => 409,
             Self::RateLimited { .. } => 429,
             Self::Internal => 500,
+            Self::Unreachable => 503,
         }
     }
 }
@@ -103,6 +109,23 @@ impl AppError {
 impl From<crate::guests::fields::FieldError> for AppError {
     fn from(error: crate::guests::fields::FieldError) -> Self {
         Self::invalid(error.field(), error.code(), error.to_string())
+    }
+}
+
+/// Server functions fail with [`AppError`] too, so the dashboard shows the same codes
+/// and messages as the REST API.
+impl leptos::server_fn::error::FromServerFnError for AppError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(error: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        use leptos::server_fn::error::ServerFnErrorErr;
+        match error {
+            ServerFnErrorErr::Args(message) | ServerFnErrorErr::Deserialization(message) => {
+                Self::bad_request("invalid_request", message)
+            }
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => Self::Unreachable,
+            _ => Self::Internal,
+        }
     }
 }
 

@@ -42,6 +42,15 @@ impl FromRequestParts<AppState> for CurrentHost {
     }
 }
 
+/// The signed-in host of the server function being run: the same rules as
+/// [`CurrentHost`] for REST (session cookie or API key, and same-origin proof for
+/// cookie-authenticated writes; server functions are POSTs).
+pub async fn require_host() -> Result<CurrentHost, AppError> {
+    let state = leptos::prelude::use_context::<AppState>().ok_or(AppError::Internal)?;
+    let mut parts = leptos::prelude::use_context::<Parts>().ok_or(AppError::Internal)?;
+    CurrentHost::from_request_parts(&mut parts, &state).await
+}
+
 /// Resolves the bearer key or session cookie of a request.
 pub async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<CurrentHost, AppError> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
