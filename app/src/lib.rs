@@ -26,7 +26,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    path,
 };
 
 /// The HTML document every page is rendered into on the server.
@@ -59,7 +59,15 @@ pub fn App() -> impl IntoView {
         <Router>
             <main class="mx-auto max-w-3xl p-6">
                 <Routes fallback=NotFound>
-                    <Route path=StaticSegment("") view=stack_check::StackCheckPage/>
+                    <Route path=path!("/") view=stack_check::StackCheckPage/>
+                    <Route path=path!("/signup") view=hosts::pages::SignupPage/>
+                    <Route path=path!("/login") view=hosts::pages::LoginPage/>
+                    <Route path=path!("/settings/api-keys") view=hosts::pages::ApiKeysPage/>
+                    <Route path=path!("/events") view=events::pages::EventsPage/>
+                    <Route path=path!("/events/new") view=events::pages::NewEventPage/>
+                    <Route path=path!("/events/:id/edit") view=events::pages::EditEventPage/>
+                    <Route path=path!("/events/:id") view=guests::pages::EventPage/>
+                    <Route path=path!("/i/:token") view=rsvps::pages::InvitationPage/>
                 </Routes>
             </main>
         </Router>

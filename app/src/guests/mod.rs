@@ -9,6 +9,7 @@ pub mod fields;
 
 #[cfg(feature = "ssr")]
 pub mod csv;
+pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod rest;
 #[cfg(feature = "ssr")]

@@ -8,6 +8,7 @@ use uuid::Uuid;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod credentials;
+pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod rest;
 #[cfg(feature = "ssr")]
