@@ -35,6 +35,7 @@ log "wasm bundle: $(stat -c %s "$wasm") bytes raw, $(gzip -9 -c "$wasm" | wc -c)
 
 step "end-to-end tests in Chromium"
 run_dir="$(mktemp -d -t guestguard-e2e-XXXXXX)"
+chmod 0755 "$run_dir" # the postgres user (PostgreSQL runs as it when we are root) must reach it
 trap 'stack_stop; rm -rf "$run_dir"' EXIT
 trap 'exit 130' INT TERM
 pg_port="$(free_port)"
