@@ -34,6 +34,12 @@ pub enum AppError {
     /// The request conflicts with the current state (409).
     #[error("{message}")]
     Conflict { code: String, message: String },
+    /// The request body is larger than the server accepts (413).
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// The address exists but does not take this HTTP method (405).
+    #[error("this address does not take this method")]
+    MethodNotAllowed,
     /// Too many attempts; retry after this many seconds (429).
     #[error("too many attempts; try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
@@ -83,6 +89,8 @@ impl AppError {
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::RateLimited { .. } => "rate_limited",
             Self::Internal => "internal",
             Self::Unreachable => "unreachable",
@@ -99,6 +107,8 @@ impl AppError {
             Self::NotFound(_) => 404,
             Self::Gone { .. } => 410,
             Self::Conflict { .. } => 409,
+            Self::PayloadTooLarge => 413,
+            Self::MethodNotAllowed => 405,
             Self::RateLimited { .. } => 429,
             Self::Internal => 500,
             Self::Unreachable => 503,
@@ -185,6 +195,8 @@ mod tests {
             .status(),
             429
         );
+        assert_eq!(AppError::PayloadTooLarge.status(), 413);
+        assert_eq!(AppError::MethodNotAllowed.code(), "method_not_allowed");
         assert_eq!(AppError::Internal.status(), 500);
     }
 }

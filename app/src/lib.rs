@@ -5,6 +5,8 @@
 //! so they never reach the browser.
 
 pub mod access;
+pub mod api_docs;
+pub mod components;
 pub mod error;
 pub mod events;
 pub mod guests;
@@ -57,7 +59,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/guestguard.css"/>
         <Title text="GuestGuard"/>
         <Router>
-            <main class="mx-auto max-w-3xl p-6">
+            <Layout>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=stack_check::StackCheckPage/>
                     <Route path=path!("/signup") view=hosts::pages::SignupPage/>
@@ -68,9 +70,31 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/events/:id/edit") view=events::pages::EditEventPage/>
                     <Route path=path!("/events/:id") view=guests::pages::EventPage/>
                     <Route path=path!("/i/:token") view=rsvps::pages::InvitationPage/>
+                    <Route path=path!("/docs/api") view=api_docs::ApiDocsPage/>
                 </Routes>
-            </main>
+            </Layout>
         </Router>
+    }
+}
+
+/// Every page's frame: the site header (brand and navigation, which knows whether a
+/// host is signed in) above the page itself.
+#[component]
+fn Layout(children: Children) -> impl IntoView {
+    components::session::provide_session();
+    let hydrated = RwSignal::new(false);
+    // Effects run only in the browser: `data-hydrated` turns "true" once the page is live
+    // (browser tests wait for it before clicking).
+    Effect::new(move |_| hydrated.set(true));
+    view! {
+        <components::session::SiteHeader/>
+        <main
+            class="mx-auto max-w-5xl px-6 py-8"
+            data-testid="page"
+            data-hydrated=move || hydrated.get().to_string()
+        >
+            {children()}
+        </main>
     }
 }
 

@@ -1,11 +1,13 @@
-//! Shared pieces of the REST API's transport: a JSON body extractor whose failures are
-//! the API's own JSON errors (never axum's plain-text rejections), and the client
-//! address extractor used for rate limits and access logs.
+//! Shared pieces of the REST API's transport: JSON and raw body extractors whose
+//! failures are the API's own JSON errors (never axum's plain-text rejections), the
+//! answer for a method an address does not take, and the client address extractor used
+//! for rate limits and access logs.
 
 use crate::error::AppError;
 use axum::{
+    body::Bytes,
     extract::{rejection::JsonRejection, ConnectInfo, FromRequest, FromRequestParts, Request},
-    http::request::Parts,
+    http::{request::Parts, StatusCode},
 };
 use serde::de::DeserializeOwned;
 use std::{
@@ -13,7 +15,8 @@ use std::{
     net::{IpAddr, SocketAddr},
 };
 
-/// A JSON request body; malformed or mistyped bodies are a 400 / 415 / 413 JSON error.
+/// A JSON request body; malformed or mistyped bodies are a 400 JSON error, one over the
+/// body limit a 413.
 pub struct JsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
@@ -40,11 +43,35 @@ fn json_rejection(rejection: &JsonRejection) -> AppError {
         JsonRejection::JsonSyntaxError(_) => {
             AppError::bad_request("invalid_json", "the body is not valid JSON")
         }
-        _ if rejection.status().as_u16() == 413 => {
-            AppError::bad_request("body_too_large", "the body is too large")
-        }
+        _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
         _ => AppError::bad_request("invalid_body", "the body could not be read"),
     }
+}
+
+/// A raw request body (CSV files, optional JSON); one over the body limit is a 413 JSON
+/// error.
+pub struct ApiBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        Bytes::from_request(request, state)
+            .await
+            .map(Self)
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge
+                } else {
+                    AppError::bad_request("invalid_body", "the body could not be read")
+                }
+            })
+    }
+}
+
+/// Answer for a method an API address does not take (e.g. `PUT /api/v1/events`).
+pub async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
 }
 
 /// The client's IP address, when the connection has one.

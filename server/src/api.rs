@@ -1,7 +1,7 @@
 //! The REST API under `/api/v1`: each concern's routes (defined beside its domain in
 //! `app/src/<concern>/rest.rs`) mounted in one place. Anything under `/api/` that no
-//! route claims answers a JSON 404 (never the HTML error page), so integrations always
-//! get a parseable body.
+//! route claims answers a JSON 404 (never the HTML error page), and a method an address
+//! does not take a JSON 405, so integrations always get a parseable body.
 
 use app::{error::AppError, state::AppState};
 use axum::{extract::DefaultBodyLimit, response::IntoResponse, Router};
@@ -18,8 +18,16 @@ pub fn v1() -> Router<AppState> {
         .merge(app::invitations::rest::routes())
         .merge(app::access::rest::routes())
         .merge(app::rsvps::rest::routes())
+        .route("/openapi.json", axum::routing::get(openapi))
+        .method_not_allowed_fallback(app::rest::method_not_allowed)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// `GET /api/v1/openapi.json`: the OpenAPI document generated from the handlers
+/// (browsable at `/docs/api`).
+pub async fn openapi() -> impl IntoResponse {
+    axum::Json(app::api_docs::openapi::document())
 }
 
 /// Fallback for unknown `/api/...` addresses.

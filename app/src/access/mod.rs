@@ -9,11 +9,15 @@ use uuid::Uuid;
 
 #[cfg(feature = "ssr")]
 pub mod rest;
+pub mod server_fns;
+#[cfg(feature = "hydrate")]
+pub mod signals;
 #[cfg(feature = "ssr")]
 pub mod store;
 
 /// What a guest sees when opening their link (`GET /api/v1/access/{token}`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AccessView {
     pub token: TokenView,
     pub guest: GuestView,
@@ -26,6 +30,7 @@ pub struct AccessView {
 
 /// The link's state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TokenView {
     pub id: Uuid,
     pub status: LinkStatus,
@@ -34,6 +39,7 @@ pub struct TokenView {
 
 /// The guest, as shown to themself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct GuestView {
     pub id: Uuid,
@@ -44,6 +50,7 @@ pub struct GuestView {
 
 /// The event, as shown to a guest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct EventView {
     pub id: Uuid,
@@ -62,9 +69,26 @@ impl EventView {
     }
 }
 
+/// What the guest's invitation page shows after opening the link: the opening, with the
+/// event's times already written in the event's own time zone (so the server and the
+/// hydrating browser show the very same text).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OpenedInvitation {
+    /// The opening, without the fraud score of the current answer (guests never see it).
+    pub access: AccessView,
+    /// When the event starts, e.g. `Saturday 12 June 2027 at 18:00 (Europe/Paris)`.
+    pub starts_at_local: String,
+    /// The RSVP deadline, in the same form, when the event has one.
+    pub rsvp_deadline_local: Option<String>,
+    /// Whether answers were still accepted when the page was opened.
+    pub accepts_answers: bool,
+}
+
 /// Browser signals the hydrated RSVP page reports for its access attempt
 /// (`POST /api/v1/access/{token}/signals`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BrowserSignals {
     pub access_log_id: Uuid,
     /// A hash of stable browser properties, computed in the browser (hex, ≤ 128 chars).
@@ -73,7 +97,7 @@ pub struct BrowserSignals {
     /// The browser's IANA time zone.
     #[serde(default)]
     pub time_zone: Option<String>,
-    /// `WIDTHxHEIGHT@RATIO`.
+    /// The screen size in CSS pixels, `WIDTHxHEIGHT`.
     #[serde(default)]
     pub screen: Option<String>,
 }

@@ -81,8 +81,9 @@ pub async fn open_link(
     })
 }
 
+#[utoipa::path(get, path = "/api/v1/access/{token}", tag = "guest-side", summary = "Open an invitation link", description = "Records an access attempt (time, IP, user agent, accept-language) and answers what the guest sees.", params(("token" = String, Path, description = "The guest's token")), responses((status = 200, description = "The invitation", body = super::AccessView), (status = 400, description = "Malformed token (`malformed_token`)", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "Unknown token or bad signature (one answer for both)", body = crate::api_docs::openapi::ErrorBody), (status = 410, description = "Revoked or expired link", body = crate::api_docs::openapi::ErrorBody), (status = 429, description = "Too many requests; see `Retry-After`", body = crate::api_docs::openapi::ErrorBody)))]
 /// `GET /api/v1/access/{token}` → 200 `{token, guest, event, rsvp, access_log_id}`.
-async fn open(
+pub(crate) async fn open(
     State(state): State<AppState>,
     client: ClientIp,
     headers: HeaderMap,
@@ -94,8 +95,9 @@ async fn open(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/access/{token}/signals", tag = "guest-side", summary = "Attach browser signals to an access attempt", params(("token" = String, Path, description = "The guest's token")), request_body = super::BrowserSignals, responses((status = 204, description = "Stored"), (status = 400, description = "Malformed token or body", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "Unknown token, bad signature or unknown access attempt", body = crate::api_docs::openapi::ErrorBody), (status = 410, description = "Revoked or expired link", body = crate::api_docs::openapi::ErrorBody), (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody), (status = 429, description = "Too many requests", body = crate::api_docs::openapi::ErrorBody)))]
 /// `POST /api/v1/access/{token}/signals` → 204.
-async fn signals(
+pub(crate) async fn signals(
     State(state): State<AppState>,
     client: ClientIp,
     ApiPath(token): ApiPath<String>,

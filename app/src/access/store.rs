@@ -29,6 +29,21 @@ pub async fn record(
     facts: &RequestFacts,
 ) -> Result<Uuid, AppError> {
     let id = Uuid::new_v4();
+    let mut tx = pool.begin().await?;
+    // Lock the event, then the guest, in the order a deletion does, so that deleting
+    // them while the link is opened waits for this (rather than deadlocking with it);
+    // either may be gone since the link was checked.
+    let event: Option<i32> = sqlx::query_scalar("SELECT 1 FROM events WHERE id = $1 FOR KEY SHARE")
+        .bind(invitation.event_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let guest: Option<i32> = sqlx::query_scalar("SELECT 1 FROM guests WHERE id = $1 FOR KEY SHARE")
+        .bind(invitation.guest_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if event.is_none() || guest.is_none() {
+        return Err(crate::invitations::resolve::unknown());
+    }
     sqlx::query(
         "INSERT INTO access_attempts
             (id, invitation_id, guest_id, event_id, host_id, ip, user_agent, accept_language)
@@ -42,8 +57,9 @@ pub async fn record(
     .bind(facts.ip.map(|ip| ip.to_string()))
     .bind(clip(&facts.user_agent, 512))
     .bind(clip(&facts.accept_language, 128))
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(id)
 }
 
@@ -81,14 +97,16 @@ pub async fn guest_and_event(
          FROM guests g JOIN events e ON e.id = g.event_id WHERE g.id = $1",
     )
     .bind(invitation.guest_id)
-    .fetch_one(pool)
-    .await?;
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(crate::invitations::resolve::unknown)?;
     let event: EventView = sqlx::query_as(
         "SELECT id, name, starts_at AS event_date, time_zone, venue, description, rsvp_deadline
          FROM events WHERE id = $1",
     )
     .bind(invitation.event_id)
-    .fetch_one(pool)
-    .await?;
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(crate::invitations::resolve::unknown)?;
     Ok((guest, event))
 }

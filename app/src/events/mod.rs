@@ -8,6 +8,7 @@ use uuid::Uuid;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod rest;
+pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod store;
 #[cfg(feature = "ssr")]
@@ -15,6 +16,7 @@ pub mod validate;
 
 /// An event as hosts and integrations see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Event {
     pub id: Uuid,
@@ -35,6 +37,7 @@ pub struct Event {
 
 /// Body of `POST /api/v1/events`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreateEvent {
     pub name: String,
     pub slug: String,
@@ -58,6 +61,7 @@ pub struct CreateEvent {
 /// Body of `PATCH /api/v1/events/{id}`: only the given fields change; `null` clears
 /// `capacity` and `rsvp_deadline`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UpdateEvent {
     #[serde(default)]
     pub name: Option<String>,

@@ -1,21 +1,423 @@
-//! The host's events: the list, and the create and edit forms.
+//! The host's events: the list, and the create and edit forms. Forms are `ActionForm`s
+//! (plain form posts before hydration); once hydrated, the slug follows the name until
+//! the host edits it, and a new event starts in the browser's time zone.
 
+use super::server_fns::{
+    event_form, list_events, slugify, AddEvent, EventFormValues, EventListItem, RemoveEvent,
+    SaveEvent, COMMON_TIME_ZONES,
+};
+use crate::{
+    components::{
+        action_error, field_error, signed_in, use_session, ErrorBox, FormError, Loading,
+        PageHeader, RequireHost, SubmitButton, TextAreaField, TextField, BUTTON_DANGER,
+        BUTTON_PRIMARY, BUTTON_SECONDARY, CARD, LINK,
+    },
+    error::AppError,
+};
 use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::A, hooks::use_params_map};
+use uuid::Uuid;
 
-/// Your events (being built).
+/// Fields of the event form that show their own errors.
+const EVENT_FIELDS: &[&str] = &[
+    "name",
+    "slug",
+    "event_date",
+    "time_zone",
+    "venue",
+    "description",
+    "capacity",
+    "rsvp_deadline",
+    "default_max_plus_ones",
+];
+
+/// The host's events, soonest first, with a delete button (after a confirmation) on each.
 #[component]
 pub fn EventsPage() -> impl IntoView {
-    view! { <h1 class="text-2xl font-semibold">"Your events"</h1> }
+    let remove = ServerAction::<RemoveEvent>::new();
+    // Blocking resources (here and below) make the server send whole pages, which
+    // work without the wasm bundle.
+    let events = Resource::new_blocking(move || remove.version().get(), |_| list_events());
+    let remove_error = action_error(remove);
+    let session = use_session();
+    view! {
+        <Title text="Your events · GuestGuard"/>
+        <PageHeader title="Your events" subtitle="Each event has its own guests and invitation links.">
+            <A href="/events/new" attr:class=BUTTON_PRIMARY attr:data-testid="new-event">
+                "New event"
+            </A>
+        </PageHeader>
+        <FormError error=remove_error/>
+        <Transition fallback=|| view! { <Loading label="Loading your events…"/> }>
+            {move || Suspend::new(async move {
+                let events = match signed_in(session).await {
+                    Ok(_) => events.await,
+                    Err(error) => Err(error),
+                };
+                match events {
+                        Ok(list) if list.is_empty() => view! { <NoEvents/> }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="space-y-3" data-testid="event-list">
+                                {list
+                                    .into_iter()
+                                    .map(|event| view! { <EventRow event remove/> })
+                                    .collect_view()}
+                            </ul>
+                        }
+                        .into_any(),
+                    Err(error) => view! { <ErrorBox error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
 }
 
-/// New event (being built).
+/// The empty state: a call to create the first event.
+#[component]
+fn NoEvents() -> impl IntoView {
+    view! {
+        <div
+            class="rounded-lg border-2 border-dashed border-slate-300 bg-white p-10 text-center"
+            data-testid="events-empty"
+        >
+            <h2 class="text-lg font-semibold">"No events yet"</h2>
+            <p class="mt-1 text-sm text-slate-600">
+                "Create an event, add your guests and send each one a personal invitation link."
+            </p>
+            <A href="/events/new" attr:class=format!("mt-4 {BUTTON_PRIMARY}") attr:data-testid="create-first-event">
+                "Create your first event"
+            </A>
+        </div>
+    }
+}
+
+/// One event in the list.
+#[component]
+fn EventRow(event: EventListItem, remove: ServerAction<RemoveEvent>) -> impl IntoView {
+    let id = event.id.to_string();
+    let (row_id, hidden_id) = (id.clone(), id.clone());
+    let link = format!("/events/{id}");
+    let edit = format!("/events/{id}/edit");
+    let name = event.name.clone();
+    let guests = match event.guests {
+        1 => "1 guest".to_owned(),
+        n => format!("{n} guests"),
+    };
+    let capacity = event
+        .capacity
+        .map(|capacity| format!(" · capacity {capacity}"))
+        .unwrap_or_default();
+    view! {
+        <li class=CARD data-testid="event-row" data-event-id=row_id>
+            <div class="flex flex-wrap items-start justify-between gap-4">
+                <div class="min-w-0">
+                    <A
+                        href=link
+                        attr:class="text-lg font-semibold text-indigo-700 hover:underline"
+                        attr:data-testid="event-link"
+                    >
+                        {name}
+                    </A>
+                    <p class="mt-1 text-sm text-slate-700" data-testid="event-when">
+                        {event.starts} " "
+                        <span class="text-slate-500">"(" {event.time_zone} ")"</span>
+                    </p>
+                    <p class="text-sm text-slate-600" data-testid="event-venue">{event.venue}</p>
+                    <p class="mt-1 text-xs text-slate-500" data-testid="event-counts">
+                        {guests} " · " {event.attending} " attending" {capacity}
+                    </p>
+                </div>
+                <div class="flex items-start gap-2">
+                    <A
+                        href=edit
+                        attr:class=BUTTON_SECONDARY
+                        attr:data-testid="event-edit"
+                    >
+                        "Edit"
+                    </A>
+                    <details class="relative">
+                        <summary
+                            class=format!("{BUTTON_SECONDARY} cursor-pointer list-none text-red-700")
+                            data-testid="event-delete"
+                        >
+                            "Delete"
+                        </summary>
+                        <div class="absolute right-0 z-10 mt-2 w-72 rounded-md border border-red-200 bg-red-50 p-3 shadow-lg">
+                            <p class="text-sm text-red-900">
+                                "Delete “" {event.name} "” with all its guests, links and answers? This cannot be undone."
+                            </p>
+                            <ActionForm action=remove attr:class="mt-2">
+                                <input type="hidden" name="id" value=hidden_id/>
+                                <SubmitButton
+                                    label="Delete event"
+                                    pending_label="Deleting…"
+                                    pending=remove.pending()
+                                    class=BUTTON_DANGER
+                                    testid="event-delete-confirm"
+                                />
+                            </ActionForm>
+                        </div>
+                    </details>
+                </div>
+            </div>
+        </li>
+    }
+}
+
+/// A new event; afterwards the host lands on its page.
 #[component]
 pub fn NewEventPage() -> impl IntoView {
-    view! { <h1 class="text-2xl font-semibold">"New event"</h1> }
+    let action = ServerAction::<AddEvent>::new();
+    let error = action_error(action);
+    // What a new event starts with (the time zone becomes the browser's once hydrated).
+    let initial = || EventFormValues {
+        time_zone: "UTC".into(),
+        default_max_plus_ones: "0".into(),
+        ..EventFormValues::default()
+    };
+    view! {
+        <Title text="New event · GuestGuard"/>
+        <PageHeader title="New event"/>
+        <RequireHost>
+            <div class=CARD>
+                <ActionForm action attr:class="space-y-5" attr:data-testid="event-form">
+                    <EventFields initial=initial() error new=true/>
+                    <FormError error fields=EVENT_FIELDS/>
+                    <div class="flex items-center gap-3">
+                        <SubmitButton
+                            label="Create event"
+                            pending_label="Creating…"
+                            pending=action.pending()
+                            testid="event-submit"
+                        />
+                        <a class=LINK href="/events">"Cancel"</a>
+                    </div>
+                </ActionForm>
+            </div>
+        </RequireHost>
+    }
 }
 
-/// Edit event (being built).
+/// Edit one of the host's events; another host's event is "not found".
 #[component]
 pub fn EditEventPage() -> impl IntoView {
-    view! { <h1 class="text-2xl font-semibold">"Edit event"</h1> }
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| Uuid::parse_str(&id).ok())
+    };
+    let values = Resource::new_blocking(id, |id| async move {
+        match id {
+            Some(id) => event_form(id).await.map(|values| (id, values)),
+            None => Err(AppError::NotFound("there is no such event".into())),
+        }
+    });
+    let action = ServerAction::<SaveEvent>::new();
+    let error = action_error(action);
+    let session = use_session();
+    view! {
+        <Title text="Edit event · GuestGuard"/>
+        <PageHeader title="Edit event"/>
+        <Transition fallback=|| view! { <Loading label="Loading the event…"/> }>
+            {move || Suspend::new(async move {
+                let values = match signed_in(session).await {
+                    Ok(_) => values.await,
+                    Err(error) => Err(error),
+                };
+                match values {
+                        Ok((id, initial)) => view! {
+                            <div class=CARD>
+                                <ActionForm action attr:class="space-y-5" attr:data-testid="event-form">
+                                    <input type="hidden" name="id" value=id.to_string()/>
+                                    <EventFields initial error new=false/>
+                                    <FormError error fields=EVENT_FIELDS/>
+                                    <div class="flex items-center gap-3">
+                                        <SubmitButton
+                                            label="Save changes"
+                                            pending_label="Saving…"
+                                            pending=action.pending()
+                                            testid="event-submit"
+                                        />
+                                        <a class=LINK href=format!("/events/{id}")>"Cancel"</a>
+                                    </div>
+                                </ActionForm>
+                            </div>
+                        }
+                        .into_any(),
+                    Err(error) => {
+                        set_not_found_status(&error);
+                        view! { <ErrorBox error/> }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// A page about a missing event answers 404 (its resource blocks, so the status is
+/// still unsent while the page renders on the server).
+fn set_not_found_status(error: &AppError) {
+    #[cfg(feature = "ssr")]
+    if matches!(error, AppError::NotFound(_)) {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(axum::http::StatusCode::NOT_FOUND);
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = error;
+}
+
+/// The inputs of the event form. `new` forms suggest the slug from the name and start
+/// in the browser's time zone.
+#[component]
+fn EventFields(
+    initial: EventFormValues,
+    error: Signal<Option<AppError>>,
+    new: bool,
+) -> impl IntoView {
+    let slug = RwSignal::new(initial.slug.clone());
+    let slug_edited = RwSignal::new(!new);
+    let time_zone = RwSignal::new(initial.time_zone.clone());
+    let time_zone_edited = RwSignal::new(!new);
+    if new {
+        // Effects run only in the browser, after hydration.
+        Effect::new(move |_| {
+            if let Some(zone) = browser_time_zone() {
+                if !time_zone_edited.get_untracked() {
+                    time_zone.set(zone);
+                }
+            }
+        });
+    }
+    let on_name = Callback::new(move |name: String| {
+        if !slug_edited.get_untracked() {
+            slug.set(slugify(&name));
+        }
+    });
+    let on_slug = Callback::new(move |value: String| {
+        slug_edited.set(!value.is_empty());
+        slug.set(value);
+    });
+    let on_time_zone = Callback::new(move |value: String| {
+        time_zone_edited.set(true);
+        time_zone.set(value);
+    });
+    view! {
+        <TextField
+            label="Name"
+            name="name"
+            value=initial.name
+            required=true
+            placeholder="e.g. Ada & Grace's wedding"
+            testid="event-name"
+            on_input=on_name
+            error=field_error(error, "name")
+        />
+        <TextField
+            label="Slug"
+            name="slug"
+            value=slug
+            placeholder="ada-grace-wedding"
+            hint="Lowercase letters, digits and dashes; unique among your events. Left empty, it is made from the name."
+            testid="event-slug"
+            on_input=on_slug
+            error=field_error(error, "slug")
+        />
+        <div class="grid gap-4 sm:grid-cols-2">
+            <TextField
+                label="Date and time"
+                name="event_date"
+                kind="datetime-local"
+                value=initial.event_date
+                required=true
+                hint="Local time at the event."
+                testid="event-date"
+                error=field_error(error, "event_date")
+            />
+            <TextField
+                label="Time zone"
+                name="time_zone"
+                value=time_zone
+                list="time-zones"
+                required=true
+                autocomplete="off"
+                hint="An IANA name such as Europe/Paris."
+                testid="event-time-zone"
+                on_input=on_time_zone
+                error=field_error(error, "time_zone")
+            />
+        </div>
+        <datalist id="time-zones">
+            {COMMON_TIME_ZONES.iter().map(|zone| view! { <option value=*zone></option> }).collect_view()}
+        </datalist>
+        <TextField
+            label="Venue"
+            name="venue"
+            value=initial.venue
+            required=true
+            placeholder="e.g. The Old Mill, Millbrook"
+            testid="event-venue"
+            error=field_error(error, "venue")
+        />
+        <TextAreaField
+            label="Description"
+            name="description"
+            value=initial.description
+            hint="Shown to guests on their invitation (optional)."
+            testid="event-description"
+            error=field_error(error, "description")
+        />
+        <div class="grid gap-4 sm:grid-cols-3">
+            <TextField
+                label="Capacity"
+                name="capacity"
+                kind="number"
+                min="1"
+                value=initial.capacity
+                hint="Empty for no limit."
+                testid="event-capacity"
+                error=field_error(error, "capacity")
+            />
+            <TextField
+                label="RSVP deadline"
+                name="rsvp_deadline"
+                kind="datetime-local"
+                value=initial.rsvp_deadline
+                hint="Optional; local time at the event."
+                testid="event-rsvp-deadline"
+                error=field_error(error, "rsvp_deadline")
+            />
+            <TextField
+                label="Plus-ones per guest"
+                name="default_max_plus_ones"
+                kind="number"
+                min="0"
+                max="20"
+                value=initial.default_max_plus_ones
+                hint="Default; 0 to 20."
+                testid="event-plus-ones"
+                error=field_error(error, "default_max_plus_ones")
+            />
+        </div>
+    }
+}
+
+/// The browser's IANA time zone, once hydrated.
+fn browser_time_zone() -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let format =
+            js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+        js_sys::Reflect::get(&format.resolved_options(), &"timeZone".into())
+            .ok()?
+            .as_string()
+            .filter(|zone| !zone.is_empty())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        None
+    }
 }

@@ -109,6 +109,20 @@ pub async fn delete(pool: &PgPool, host_id: Uuid, id: Uuid) -> Result<(), AppErr
     }
 }
 
+/// Guests of each of the host's events that have any: (event id, guests, guests who
+/// answered "attending").
+pub async fn guest_counts(pool: &PgPool, host_id: Uuid) -> Result<Vec<(Uuid, i64, i64)>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT g.event_id, count(*), count(r.id) FILTER (WHERE r.response = 'attending')
+           FROM guests g LEFT JOIN rsvps r ON r.guest_id = g.id
+          WHERE g.host_id = $1
+          GROUP BY g.event_id",
+    )
+    .bind(host_id)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// The answer for a missing (or someone else's) event.
 pub fn not_found() -> AppError {
     AppError::NotFound("there is no such event".into())

@@ -9,14 +9,18 @@ pub mod fields;
 
 #[cfg(feature = "ssr")]
 pub mod csv;
+#[cfg(feature = "ssr")]
+pub mod import;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod rest;
+pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod store;
 
 /// Where a guest's answer stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum GuestStatus {
     Attending,
@@ -51,6 +55,7 @@ impl GuestStatus {
 
 /// A guest on an event's list, with their answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Guest {
     pub id: Uuid,
     pub event_id: Uuid,
@@ -72,6 +77,7 @@ pub struct Guest {
 
 /// Body of `POST /api/v1/events/{id}/guests`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreateGuest {
     pub name: String,
     #[serde(default)]
@@ -84,6 +90,7 @@ pub struct CreateGuest {
 
 /// Counts shown above the guest list.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GuestCounts {
     pub total: i64,
     pub attending: i64,
@@ -96,6 +103,7 @@ pub struct GuestCounts {
 
 /// Answer of `GET /api/v1/events/{id}/guests`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GuestList {
     pub guests: Vec<Guest>,
     /// Counts over the whole list (not only the filtered guests).
@@ -104,6 +112,7 @@ pub struct GuestList {
 
 /// Answer of a CSV import.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ImportReport {
     /// Guests added (0 when the file had errors and only a full import was asked).
     pub imported: usize,
@@ -113,6 +122,7 @@ pub struct ImportReport {
 
 /// One problem of a CSV import.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ImportError {
     /// 1-based line in the file; 0 for problems of the whole file.
     pub line: usize,
@@ -123,6 +133,7 @@ pub struct ImportError {
 /// Body of `PATCH /api/v1/events/{id}/guests/{guest_id}`: only the given fields change;
 /// `null` clears `email`, `phone` and `max_plus_ones`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UpdateGuest {
     #[serde(default)]
     pub name: Option<String>,

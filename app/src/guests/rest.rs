@@ -2,18 +2,17 @@
 //! (`POST .../guests/import`, body `text/csv`) and export (`GET .../guests/export`).
 
 use super::{
-    csv::{parse_guest_csv, write_guest_csv, GuestExportRow},
+    csv::{write_guest_csv, GuestExportRow},
     fields::{EmailAddress, GuestDraft, GuestName, PhoneNumber, PlusOnes},
-    store, CreateGuest, Guest, GuestList, GuestStatus, ImportError, ImportReport, UpdateGuest,
+    import, store, CreateGuest, Guest, GuestList, GuestStatus, ImportReport, UpdateGuest,
 };
 use crate::{
     error::AppError,
     hosts::auth::CurrentHost,
-    rest::{ApiPath, ApiQuery, JsonBody},
+    rest::{ApiBytes, ApiPath, ApiQuery, JsonBody},
     state::AppState,
 };
 use axum::{
-    body::Bytes,
     extract::State,
     http::{header, StatusCode},
     response::IntoResponse,
@@ -21,7 +20,6 @@ use axum::{
     Json, Router,
 };
 use serde::Deserialize;
-use std::collections::HashSet;
 use uuid::Uuid;
 
 /// Routes of this module, mounted under `/api/v1`.
@@ -61,8 +59,9 @@ pub fn draft(
     })
 }
 
+#[utoipa::path(post, path = "/api/v1/events/{id}/guests", tag = "guests", summary = "Add a guest", params(("id" = uuid::Uuid, Path, description = "Event id")), request_body = super::CreateGuest, security(("api_key" = []), ("session" = [])), responses((status = 201, description = "The guest", body = super::Guest), (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody), (status = 409, description = "The email is already on the list", body = crate::api_docs::openapi::ErrorBody), (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)))]
 /// `POST /api/v1/events/{id}/guests` → 201 with the guest.
-async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     host: CurrentHost,
     ApiPath(event_id): ApiPath<Uuid>,
@@ -80,13 +79,14 @@ async fn create(
 
 /// Query of the guest list.
 #[derive(Debug, Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     status: Option<String>,
     search: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/events/{id}/guests", tag = "guests", summary = "List guests with counts", params(("id" = uuid::Uuid, Path, description = "Event id"), ("status" = Option<String>, Query, description = "attending, declined, maybe or pending"), ("search" = Option<String>, Query, description = "Part of a name or email")), security(("api_key" = []), ("session" = [])), responses((status = 200, description = "Guests and counts", body = super::GuestList), (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)))]
 /// `GET /api/v1/events/{id}/guests?status=attending&search=ada`.
-async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
     host: CurrentHost,
     ApiPath(event_id): ApiPath<Uuid>,
@@ -107,8 +107,9 @@ async fn list(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/events/{id}/guests/{guest_id}", tag = "guests", summary = "One guest", params(("id" = uuid::Uuid, Path, description = "Event id"), ("guest_id" = uuid::Uuid, Path, description = "Guest id")), security(("api_key" = []), ("session" = [])), responses((status = 200, description = "The guest", body = super::Guest), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)))]
 /// `GET /api/v1/events/{id}/guests/{guest_id}`.
-async fn show(
+pub(crate) async fn show(
     State(state): State<AppState>,
     host: CurrentHost,
     ApiPath((event_id, guest_id)): ApiPath<(Uuid, Uuid)>,
@@ -118,8 +119,9 @@ async fn show(
     ))
 }
 
+#[utoipa::path(patch, path = "/api/v1/events/{id}/guests/{guest_id}", tag = "guests", summary = "Change a guest", description = "Only the fields sent change; `null` clears email, phone or the per-guest plus-one limit.", params(("id" = uuid::Uuid, Path, description = "Event id"), ("guest_id" = uuid::Uuid, Path, description = "Guest id")), request_body = super::UpdateGuest, security(("api_key" = []), ("session" = [])), responses((status = 200, description = "The changed guest", body = super::Guest), (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody), (status = 409, description = "The email is already on the list", body = crate::api_docs::openapi::ErrorBody), (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)))]
 /// `PATCH /api/v1/events/{id}/guests/{guest_id}` with only the fields to change.
-async fn update(
+pub(crate) async fn update(
     State(state): State<AppState>,
     host: CurrentHost,
     ApiPath((event_id, guest_id)): ApiPath<(Uuid, Uuid)>,
@@ -138,8 +140,9 @@ async fn update(
     ))
 }
 
+#[utoipa::path(delete, path = "/api/v1/events/{id}/guests/{guest_id}", tag = "guests", summary = "Remove a guest", params(("id" = uuid::Uuid, Path, description = "Event id"), ("guest_id" = uuid::Uuid, Path, description = "Guest id")), security(("api_key" = []), ("session" = [])), responses((status = 204, description = "Removed, with their links and answer"), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)))]
 /// `DELETE /api/v1/events/{id}/guests/{guest_id}` → 204.
-async fn remove(
+pub(crate) async fn remove(
     State(state): State<AppState>,
     host: CurrentHost,
     ApiPath((event_id, guest_id)): ApiPath<(Uuid, Uuid)>,
@@ -150,7 +153,7 @@ async fn remove(
 
 /// Query of the CSV import.
 #[derive(Debug, Deserialize)]
-struct ImportQuery {
+pub(crate) struct ImportQuery {
     /// `true`: import the valid rows even when others have errors.
     #[serde(default)]
     valid_only: bool,
@@ -159,56 +162,27 @@ struct ImportQuery {
     dry_run: bool,
 }
 
+#[utoipa::path(post, path = "/api/v1/events/{id}/guests/import", tag = "guests", summary = "Import guests from CSV", description = "Columns `name,email,phone,max_plus_ones` with a header row. A file with errors imports nothing (422 with every row error and its line) unless `valid_only=true`; `dry_run=true` only checks.", params(("id" = uuid::Uuid, Path, description = "Event id"), ("valid_only" = Option<bool>, Query, description = "Import the valid rows even if others have errors"), ("dry_run" = Option<bool>, Query, description = "Check only; store nothing")), request_body(content = String, content_type = "text/csv"), security(("api_key" = []), ("session" = [])), responses((status = 201, description = "Imported (or checked, on a dry run)", body = super::ImportReport), (status = 422, description = "Rows with errors; nothing imported", body = super::ImportReport), (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody), (status = 413, description = "The file is over 1 MiB", body = crate::api_docs::openapi::ErrorBody)))]
 /// `POST /api/v1/events/{id}/guests/import` with a `text/csv` body. A file with errors
 /// imports nothing (422 with every error and its line) unless `?valid_only=true`.
-async fn import(
+pub(crate) async fn import(
     State(state): State<AppState>,
     host: CurrentHost,
     ApiPath(event_id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<ImportQuery>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<(StatusCode, Json<ImportReport>), AppError> {
-    store::require_event(&state.pool, host.id, event_id).await?;
-    let parsed = parse_guest_csv(&body);
-    let mut errors: Vec<ImportError> = Vec::new();
-    if let Some(message) = parsed.file_error {
-        errors.push(ImportError {
-            line: 0,
-            column: None,
-            message,
-        });
+    let checked = import::check(&state.pool, host.id, event_id, &body).await?;
+    if checked.file_rejected {
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             Json(ImportReport {
                 imported: 0,
-                errors,
+                errors: checked.errors,
             }),
         ));
     }
-    errors.extend(parsed.errors.into_iter().map(|e| ImportError {
-        line: e.line,
-        column: e.column,
-        message: e.message,
-    }));
-    let known: HashSet<String> = store::existing_emails(&state.pool, event_id)
-        .await?
-        .into_iter()
-        .collect();
-    let mut drafts = Vec::new();
-    for row in parsed.valid {
-        match &row.guest.email {
-            Some(email) if known.contains(&email.as_str().to_lowercase()) => {
-                errors.push(ImportError {
-                    line: row.line,
-                    column: Some("email".into()),
-                    message: "a guest with this email is already on the list".into(),
-                })
-            }
-            _ => drafts.push(row.guest),
-        }
-    }
-    errors.sort_by_key(|e| e.line);
-    let blocked = !errors.is_empty() && !query.valid_only;
+    let blocked = !checked.is_clean() && !query.valid_only;
     if query.dry_run || blocked {
         let status = if blocked {
             StatusCode::UNPROCESSABLE_ENTITY
@@ -219,16 +193,24 @@ async fn import(
             status,
             Json(ImportReport {
                 imported: 0,
-                errors,
+                errors: checked.errors,
             }),
         ));
     }
+    let drafts: Vec<_> = checked.rows.into_iter().map(|row| row.guest).collect();
     let imported = store::insert_many(&state.pool, host.id, event_id, &drafts).await?;
-    Ok((StatusCode::OK, Json(ImportReport { imported, errors })))
+    Ok((
+        StatusCode::OK,
+        Json(ImportReport {
+            imported,
+            errors: checked.errors,
+        }),
+    ))
 }
 
+#[utoipa::path(get, path = "/api/v1/events/{id}/guests/export", tag = "guests", summary = "Export the guest list as CSV", description = "With each guest's RSVP status, plus-ones and answer time.", params(("id" = uuid::Uuid, Path, description = "Event id")), security(("api_key" = []), ("session" = [])), responses((status = 200, description = "CSV file", content_type = "text/csv", body = String), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)))]
 /// `GET /api/v1/events/{id}/guests/export` → the guest list with answers as CSV.
-async fn export(
+pub(crate) async fn export(
     State(state): State<AppState>,
     host: CurrentHost,
     ApiPath(event_id): ApiPath<Uuid>,

@@ -51,12 +51,17 @@ const SELECT: &str = "SELECT g.id, g.event_id, g.name, g.email, g.phone, g.max_p
     JOIN events e ON e.id = g.event_id
     LEFT JOIN rsvps r ON r.guest_id = g.id";
 
-fn email_taken(error: sqlx::Error) -> AppError {
+/// The answer for a failed guest write: the email is on the list already (409), or the
+/// event was deleted between its check and the write (404).
+fn write_error(error: sqlx::Error) -> AppError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => AppError::Conflict {
             code: "email_taken".into(),
             message: "a guest with this email is already on the list".into(),
         },
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            crate::events::store::not_found()
+        }
         _ => error.into(),
     }
 }
@@ -111,7 +116,7 @@ pub async fn insert(
     let mut tx = pool.begin().await?;
     let id = insert_one(&mut tx, host_id, event_id, draft)
         .await
-        .map_err(email_taken)?;
+        .map_err(write_error)?;
     tx.commit().await?;
     get(pool, host_id, event_id, id).await
 }
@@ -128,7 +133,7 @@ pub async fn insert_many(
     for draft in drafts {
         insert_one(&mut tx, host_id, event_id, draft)
             .await
-            .map_err(email_taken)?;
+            .map_err(write_error)?;
     }
     tx.commit().await?;
     Ok(drafts.len())
@@ -233,7 +238,7 @@ pub async fn update(
     .bind(draft.max_plus_ones.map(|n| i32::from(n.get())))
     .execute(pool)
     .await
-    .map_err(email_taken)?
+    .map_err(write_error)?
     .rows_affected();
     if updated == 0 {
         return Err(not_found());

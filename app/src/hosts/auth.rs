@@ -57,7 +57,9 @@ pub async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Curre
         let key = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, key)| key)
             .map(str::trim)
             .filter(|key| key.starts_with(credentials::API_KEY_PREFIX) && key.len() < 100)
             .ok_or(AppError::Unauthenticated)?;

@@ -11,11 +11,13 @@ pub mod credentials;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod rest;
+pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod store;
 
 /// Body of `POST /api/v1/auth/signup`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SignupRequest {
     pub email: String,
     pub name: String,
@@ -24,6 +26,7 @@ pub struct SignupRequest {
 
 /// Body of `POST /api/v1/auth/login`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
@@ -31,6 +34,7 @@ pub struct LoginRequest {
 
 /// A host as shown to themself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HostProfile {
     pub id: Uuid,
     pub email: String,
@@ -39,12 +43,14 @@ pub struct HostProfile {
 
 /// Body of `POST /api/v1/api-keys`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreateApiKey {
     pub name: String,
 }
 
 /// A freshly created API key: the only time the key itself is shown.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewApiKey {
     pub id: Uuid,
     pub name: String,
@@ -53,6 +59,7 @@ pub struct NewApiKey {
 
 /// An API key in the list (never the key itself).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct ApiKeySummary {
     pub id: Uuid,

@@ -1,21 +1,345 @@
-//! The host's account pages: sign up, log in, API keys.
+//! The host's account pages: sign up, log in, API keys. Every form is an `ActionForm`,
+//! so it works as a plain form post before (or without) the browser bundle, and with
+//! client-side navigation once hydrated.
 
+use super::{
+    server_fns::{api_keys, IssueApiKey, LogIn, RevokeApiKey, SignUp},
+    ApiKeySummary, NewApiKey, PASSWORD_CHARS,
+};
+use crate::components::{
+    action_error, field_error, signed_in, use_session, Badge, ErrorBox, FormError, Loading,
+    PageHeader, SubmitButton, TextField, Tone, BUTTON_DANGER, BUTTON_SECONDARY, CARD, LINK,
+};
 use leptos::prelude::*;
+use leptos_meta::Title;
 
-/// Create your account (being built).
+/// Create your account: name, email, password.
 #[component]
 pub fn SignupPage() -> impl IntoView {
-    view! { <h1 class="text-2xl font-semibold">"Create your account"</h1> }
+    let action = ServerAction::<SignUp>::new();
+    let error = action_error(action);
+    view! {
+        <Title text="Create your account · GuestGuard"/>
+        <div class="mx-auto max-w-md">
+            <PageHeader
+                title="Create your account"
+                subtitle="Send personal invitation links and see who really RSVPs."
+            />
+            <div class=CARD>
+                <ActionForm action attr:class="space-y-4" attr:data-testid="signup-form">
+                    <TextField
+                        label="Your name"
+                        name="name"
+                        autocomplete="name"
+                        required=true
+                        testid="signup-name"
+                        error=field_error(error, "name")
+                    />
+                    <TextField
+                        label="Email"
+                        name="email"
+                        kind="email"
+                        autocomplete="email"
+                        required=true
+                        testid="signup-email"
+                        error=field_error(error, "email")
+                    />
+                    <TextField
+                        label="Password"
+                        name="password"
+                        kind="password"
+                        autocomplete="new-password"
+                        required=true
+                        testid="signup-password"
+                        hint=format!("At least {} characters.", PASSWORD_CHARS.start())
+                        error=field_error(error, "password")
+                    />
+                    <FormError error fields=&["name", "email", "password"]/>
+                    <SubmitButton
+                        label="Create account"
+                        pending_label="Creating your account…"
+                        pending=action.pending()
+                        testid="signup-submit"
+                    />
+                </ActionForm>
+            </div>
+            <p class="mt-4 text-sm text-slate-600">
+                "Already have an account? " <a class=LINK href="/login">"Log in"</a>
+            </p>
+        </div>
+    }
 }
 
-/// Log in (being built).
+/// Log in with email and password.
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    view! { <h1 class="text-2xl font-semibold">"Log in"</h1> }
+    let action = ServerAction::<LogIn>::new();
+    let error = action_error(action);
+    view! {
+        <Title text="Log in · GuestGuard"/>
+        <div class="mx-auto max-w-md">
+            <PageHeader title="Log in" subtitle="Welcome back."/>
+            <div class=CARD>
+                <ActionForm action attr:class="space-y-4" attr:data-testid="login-form">
+                    <TextField
+                        label="Email"
+                        name="email"
+                        kind="email"
+                        autocomplete="email"
+                        required=true
+                        testid="login-email"
+                        error=field_error(error, "email")
+                    />
+                    <TextField
+                        label="Password"
+                        name="password"
+                        kind="password"
+                        autocomplete="current-password"
+                        required=true
+                        testid="login-password"
+                        error=field_error(error, "password")
+                    />
+                    <FormError error fields=&["email", "password"]/>
+                    <SubmitButton
+                        label="Log in"
+                        pending_label="Logging in…"
+                        pending=action.pending()
+                        testid="login-submit"
+                    />
+                </ActionForm>
+            </div>
+            <p class="mt-4 text-sm text-slate-600">
+                "New to GuestGuard? " <a class=LINK href="/signup">"Create an account"</a>
+            </p>
+        </div>
+    }
 }
 
-/// API keys (being built).
+/// API keys for the REST API: create (the key is shown once), list, revoke.
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {
-    view! { <h1 class="text-2xl font-semibold">"API keys"</h1> }
+    let issue = ServerAction::<IssueApiKey>::new();
+    let revoke = ServerAction::<RevokeApiKey>::new();
+    let keys = Resource::new_blocking(
+        move || (issue.version().get(), revoke.version().get()),
+        |_| api_keys(),
+    );
+    let issue_error = action_error(issue);
+    let revoke_error = action_error(revoke);
+    let created = Signal::derive(move || issue.value().get().and_then(Result::ok));
+
+    let session = use_session();
+
+    view! {
+        <Title text="API keys · GuestGuard"/>
+        <PageHeader
+            title="API keys"
+            subtitle="Keys let your own software use the GuestGuard REST API on your behalf."
+        />
+        <Transition fallback=|| view! { <Loading label="Loading your keys…"/> }>
+            {move || Suspend::new(async move {
+                let keys = match signed_in(session).await {
+                    Ok(_) => keys.await,
+                    Err(error) => Err(error),
+                };
+                match keys {
+                    Ok(list) => view! {
+                        <section class=CARD>
+                            <h2 class="text-lg font-semibold">"Create a key"</h2>
+                            <noscript>
+                                <p class="mt-2 text-sm text-amber-800">
+                                    "Creating a key needs JavaScript: the key is shown once, on this page, right after it is made."
+                                </p>
+                            </noscript>
+                            <ActionForm
+                                action=issue
+                                attr:class="mt-3 flex flex-wrap items-end gap-3"
+                                attr:data-testid="api-key-form"
+                            >
+                                <div class="min-w-64 flex-1">
+                                    <TextField
+                                        label="Name"
+                                        name="name"
+                                        required=true
+                                        placeholder="e.g. Wedding website"
+                                        testid="api-key-name"
+                                        error=field_error(issue_error, "name")
+                                    />
+                                </div>
+                                <SubmitButton
+                                    label="Create key"
+                                    pending_label="Creating…"
+                                    pending=issue.pending()
+                                    testid="api-key-submit"
+                                />
+                            </ActionForm>
+                            <div class="mt-3">
+                                <FormError error=issue_error fields=&["name"]/>
+                            </div>
+                            {move || created.get().map(|key| view! { <NewKeyBox key/> })}
+                        </section>
+                        <section class="mt-8">
+                            <h2 class="text-lg font-semibold">"Your keys"</h2>
+                            <div class="mt-3">
+                                <FormError error=revoke_error/>
+                            </div>
+                            {if list.is_empty() {
+                                view! {
+                                    <p class="mt-3 text-sm text-slate-600" data-testid="api-keys-empty">
+                                        "You have no API keys yet."
+                                    </p>
+                                }
+                                .into_any()
+                            } else {
+                                view! { <KeyTable list revoke/> }.into_any()
+                            }}
+                        </section>
+                    }
+                    .into_any(),
+                    Err(error) => view! { <ErrorBox error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The freshly created key, shown once, with a copy button.
+#[component]
+fn NewKeyBox(key: NewApiKey) -> impl IntoView {
+    let copied = RwSignal::new(None::<bool>);
+    let secret = StoredValue::new(key.key.clone());
+    view! {
+        <div
+            class="mt-4 rounded-md border border-amber-300 bg-amber-50 p-4"
+            role="status"
+            data-testid="api-key-created"
+        >
+            <p class="font-medium text-amber-900">
+                "Copy the key “" {key.name} "” now: it will not be shown again."
+            </p>
+            <p class="mt-1 text-sm text-amber-900">
+                "GuestGuard keeps only a fingerprint of it. If you lose it, revoke it and create a new one."
+            </p>
+            <div class="mt-3 flex flex-wrap items-center gap-2">
+                <code
+                    class="select-all break-all rounded bg-white px-3 py-2 font-mono text-sm ring-1 ring-amber-300"
+                    data-testid="api-key-secret"
+                >
+                    {key.key}
+                </code>
+                <button
+                    type="button"
+                    class=BUTTON_SECONDARY
+                    data-testid="api-key-copy"
+                    on:click=move |_| copy_to_clipboard(secret.get_value(), copied)
+                >
+                    {move || match copied.get() {
+                        Some(true) => "Copied",
+                        Some(false) => "Copy failed: select the key and copy it",
+                        None => "Copy",
+                    }}
+                </button>
+            </div>
+        </div>
+    }
+}
+
+/// Copies `text`; `copied` becomes `Some(true)` or `Some(false)` when the browser answers.
+fn copy_to_clipboard(text: String, copied: RwSignal<Option<bool>>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::{closure::Closure, JsValue};
+        let Some(window) = web_sys::window() else {
+            copied.set(Some(false));
+            return;
+        };
+        let done = Closure::<dyn FnMut(JsValue)>::new(move |_| copied.set(Some(true)));
+        let failed = Closure::<dyn FnMut(JsValue)>::new(move |_| copied.set(Some(false)));
+        let _ = window
+            .navigator()
+            .clipboard()
+            .write_text(&text)
+            .then2(&done, &failed);
+        // The promise settles once; the two small closures live on with the page.
+        done.forget();
+        failed.forget();
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = text;
+        copied.set(Some(false));
+    }
+}
+
+/// The host's keys, with a revoke button on each live one.
+#[component]
+fn KeyTable(list: Vec<ApiKeySummary>, revoke: ServerAction<RevokeApiKey>) -> impl IntoView {
+    view! {
+        <div class="mt-3 overflow-x-auto rounded-lg border border-slate-200 bg-white">
+            <table class="min-w-full divide-y divide-slate-200 text-sm" data-testid="api-keys-table">
+                <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
+                    <tr>
+                        <th class="px-4 py-2">"Name"</th>
+                        <th class="px-4 py-2">"Key"</th>
+                        <th class="px-4 py-2">"Created"</th>
+                        <th class="px-4 py-2">"Last used"</th>
+                        <th class="px-4 py-2">"Status"</th>
+                        <th class="px-4 py-2"><span class="sr-only">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody class="divide-y divide-slate-100">
+                    {list
+                        .into_iter()
+                        .map(|key| {
+                            let (row_id, hidden_id) = (key.id.to_string(), key.id.to_string());
+                            view! {
+                                <tr data-testid="api-key-row" data-key-id=row_id>
+                                    <td class="px-4 py-2 font-medium">{key.name.clone()}</td>
+                                    <td class="px-4 py-2 font-mono text-slate-600">{format!("{}…", key.prefix)}</td>
+                                    <td class="px-4 py-2 text-slate-600">{utc_minute(key.created_at)}</td>
+                                    <td class="px-4 py-2 text-slate-600">
+                                        {key.last_used_at.map(utc_minute).unwrap_or_else(|| "Never".into())}
+                                    </td>
+                                    <td class="px-4 py-2">
+                                        {if key.revoked {
+                                            view! { <Badge tone=Tone::Bad>"Revoked"</Badge> }.into_any()
+                                        } else {
+                                            view! { <Badge tone=Tone::Good>"Active"</Badge> }.into_any()
+                                        }}
+                                    </td>
+                                    <td class="px-4 py-2 text-right">
+                                        {(!key.revoked).then(|| view! {
+                                            <details class="inline-block text-left">
+                                                <summary class="cursor-pointer text-sm font-medium text-red-700 hover:underline" data-testid="api-key-revoke">
+                                                    "Revoke"
+                                                </summary>
+                                                <div class="mt-2 rounded-md border border-red-200 bg-red-50 p-3">
+                                                    <p class="text-sm text-red-900">"Software using this key stops working at once."</p>
+                                                    <ActionForm action=revoke attr:class="mt-2">
+                                                        <input type="hidden" name="id" value=hidden_id/>
+                                                        <SubmitButton
+                                                            label="Revoke key"
+                                                            pending_label="Revoking…"
+                                                            pending=revoke.pending()
+                                                            class=BUTTON_DANGER
+                                                            testid="api-key-revoke-confirm"
+                                                        />
+                                                    </ActionForm>
+                                                </div>
+                                            </details>
+                                        })}
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// A UTC time to the minute, e.g. `2027-06-12 16:00 UTC`.
+fn utc_minute(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M UTC").to_string()
 }

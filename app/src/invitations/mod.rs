@@ -10,6 +10,7 @@ use uuid::Uuid;
 pub mod resolve;
 #[cfg(feature = "ssr")]
 pub mod rest;
+pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod store;
 #[cfg(feature = "ssr")]
@@ -17,6 +18,7 @@ pub mod token;
 
 /// Where a link stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum LinkStatus {
     /// Works; the guest has not answered yet.
@@ -31,6 +33,7 @@ pub enum LinkStatus {
 
 /// A newly issued link: the only time the token itself is shown.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct IssuedLink {
     pub id: Uuid,
     pub token: String,
@@ -40,6 +43,7 @@ pub struct IssuedLink {
 
 /// Body of `POST .../tokens` (optional).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct IssueLink {
     /// RFC 3339; defaults to one day after the event starts.
     #[serde(default)]
@@ -48,9 +52,40 @@ pub struct IssueLink {
 
 /// A link as the host sees it in the guest's details (never the token).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LinkSummary {
     pub id: Uuid,
     pub status: LinkStatus,
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A guest's newest link as the host's dashboard shows it. `url` is the full personal
+/// link while it works (re-derived from the stored row and the signing keys, see
+/// `token::Keyring::reissue`), `None` once it is revoked or expired or when it cannot
+/// be re-derived.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct GuestLink {
+    pub id: Uuid,
+    pub status: LinkStatus,
+    pub expires_at: DateTime<Utc>,
+    pub url: Option<String>,
+}
+
+impl LinkStatus {
+    /// The lowercase name used in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Used => "used",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+        }
+    }
+
+    /// Whether a link in this state still opens the invitation.
+    pub fn is_live(self) -> bool {
+        matches!(self, Self::Active | Self::Used)
+    }
 }

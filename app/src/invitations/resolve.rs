@@ -17,8 +17,9 @@ use crate::{error::AppError, state::AppState};
 use chrono::Utc;
 use subtle::ConstantTimeEq as _;
 
-/// The one answer for forged and unknown tokens.
-fn unknown() -> AppError {
+/// The one answer for forged and unknown tokens (also for a link whose guest or event is
+/// deleted while a request uses it).
+pub(crate) fn unknown() -> AppError {
     AppError::NotFound("this invitation link is not valid".into())
 }
 

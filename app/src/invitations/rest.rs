@@ -3,7 +3,12 @@
 //! ones), `GET` lists them, `DELETE .../tokens/{token_id}` revokes one.
 
 use super::{store, IssueLink, IssuedLink, LinkSummary};
-use crate::{error::AppError, hosts::auth::CurrentHost, rest::ApiPath, state::AppState};
+use crate::{
+    error::AppError,
+    hosts::auth::CurrentHost,
+    rest::{ApiBytes, ApiPath},
+    state::AppState,
+};
 use axum::{
     extract::State,
     http::StatusCode,
@@ -24,6 +29,11 @@ pub fn routes() -> Router<AppState> {
             "/events/{id}/guests/{guest_id}/tokens/{token_id}",
             delete(revoke),
         )
+}
+
+/// The personal link a guest opens: `<public url>/i/<token>`.
+pub fn link_url(state: &AppState, token: &str) -> String {
+    format!("{}/i/{}", state.settings.public_url, token)
 }
 
 /// Issues a new link for one of the host's guests; every earlier link stops working.
@@ -61,18 +71,19 @@ pub async fn issue_link(
     .await?;
     Ok(IssuedLink {
         id,
-        url: format!("{}/i/{}", state.settings.public_url, token),
+        url: link_url(state, &token),
         token,
         expires_at: claims.expires_at,
     })
 }
 
+#[utoipa::path(post, path = "/api/v1/events/{id}/guests/{guest_id}/tokens", tag = "links", summary = "Issue (or rotate) a guest's link", description = "Revokes the guest's older links at once. The body is optional.", params(("id" = uuid::Uuid, Path, description = "Event id"), ("guest_id" = uuid::Uuid, Path, description = "Guest id")), request_body(content = Option<super::IssueLink>), security(("api_key" = []), ("session" = [])), responses((status = 201, description = "The link", body = super::IssuedLink), (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody), (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)))]
 /// `POST /api/v1/events/{id}/guests/{guest_id}/tokens` → 201 `{id, token, url, expires_at}`.
-async fn issue(
+pub(crate) async fn issue(
     State(state): State<AppState>,
     host: CurrentHost,
     ApiPath((event_id, guest_id)): ApiPath<(Uuid, Uuid)>,
-    body: axum::body::Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<(StatusCode, Json<IssuedLink>), AppError> {
     // The body is optional: empty means every default.
     let request: IssueLink = if body.iter().all(u8::is_ascii_whitespace) {
@@ -103,8 +114,9 @@ async fn issue(
     Ok((StatusCode::CREATED, Json(link)))
 }
 
+#[utoipa::path(get, path = "/api/v1/events/{id}/guests/{guest_id}/tokens", tag = "links", summary = "A guest's links", params(("id" = uuid::Uuid, Path, description = "Event id"), ("guest_id" = uuid::Uuid, Path, description = "Guest id")), security(("api_key" = []), ("session" = [])), responses((status = 200, description = "Links, newest first (never the tokens)", body = Vec<super::LinkSummary>), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)))]
 /// `GET /api/v1/events/{id}/guests/{guest_id}/tokens` → the guest's links, newest first.
-async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
     host: CurrentHost,
     ApiPath((event_id, guest_id)): ApiPath<(Uuid, Uuid)>,
@@ -115,8 +127,9 @@ async fn list(
     ))
 }
 
+#[utoipa::path(delete, path = "/api/v1/events/{id}/guests/{guest_id}/tokens/{token_id}", tag = "links", summary = "Revoke a link", params(("id" = uuid::Uuid, Path, description = "Event id"), ("guest_id" = uuid::Uuid, Path, description = "Guest id"), ("token_id" = uuid::Uuid, Path, description = "Link id")), security(("api_key" = []), ("session" = [])), responses((status = 204, description = "Revoked; the link answers 410 from now on"), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)))]
 /// `DELETE /api/v1/events/{id}/guests/{guest_id}/tokens/{token_id}` → 204.
-async fn revoke(
+pub(crate) async fn revoke(
     State(state): State<AppState>,
     host: CurrentHost,
     ApiPath((event_id, guest_id, token_id)): ApiPath<(Uuid, Uuid, Uuid)>,

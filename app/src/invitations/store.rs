@@ -54,6 +54,26 @@ pub async fn insert_rotating(
     expires_at: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
+    // The event, then the guest, in the order a deletion locks them (no deadlock with
+    // one), so neither can vanish before the link is stored. The guest's lock also makes
+    // issuings for one guest take turns: without it, two at once each revoke only the
+    // links committed before they started, and both new links stay live. (NO KEY
+    // UPDATE, not UPDATE: answers and openings that reference the guest go on.)
+    let event: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM events WHERE id = $1 AND host_id = $2 FOR KEY SHARE")
+            .bind(event_id)
+            .bind(host_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    event.ok_or_else(crate::events::store::not_found)?;
+    let guest: Option<i32> = sqlx::query_scalar(
+        "SELECT 1 FROM guests WHERE id = $1 AND event_id = $2 FOR NO KEY UPDATE",
+    )
+    .bind(guest_id)
+    .bind(event_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    guest.ok_or_else(crate::guests::store::not_found)?;
     sqlx::query(
         "UPDATE invitations SET revoked_at = now()
          WHERE guest_id = $1 AND host_id = $2 AND revoked_at IS NULL",
@@ -134,4 +154,34 @@ pub async fn by_id(pool: &PgPool, id: Uuid) -> Result<Option<Invitation>, AppErr
         .bind(id)
         .fetch_optional(pool)
         .await?)
+}
+
+/// An invitation with the id of the key that signed its token.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SignedInvitation {
+    #[sqlx(flatten)]
+    pub invitation: Invitation,
+    pub key_id: String,
+}
+
+/// The newest link of every guest of one of the host's events (a live one wins over a
+/// revoked one issued in the same instant).
+pub async fn newest_per_guest(
+    pool: &PgPool,
+    host_id: Uuid,
+    event_id: Uuid,
+) -> Result<Vec<SignedInvitation>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT DISTINCT ON (i.guest_id)
+                i.id, i.guest_id, i.event_id, i.host_id, i.token_hash, i.expires_at,
+                i.revoked_at, i.created_at, i.key_id,
+                EXISTS (SELECT 1 FROM rsvps r WHERE r.guest_id = i.guest_id) AS answered
+         FROM invitations i
+         WHERE i.host_id = $1 AND i.event_id = $2
+         ORDER BY i.guest_id, (i.revoked_at IS NULL) DESC, i.created_at DESC",
+    )
+    .bind(host_id)
+    .bind(event_id)
+    .fetch_all(pool)
+    .await?)
 }

@@ -389,15 +389,28 @@ impl Keyring {
             expires_at,
             key_id: self.current.id.clone(),
         };
-        let payload = claims.payload();
-        let tag = self.current.mac(&payload).finalize().into_bytes();
-        let mut body = [0u8; BODY_LEN];
-        body[..PAYLOAD_LEN].copy_from_slice(&payload);
-        body[PAYLOAD_LEN..].copy_from_slice(&tag);
-        let mut token = String::with_capacity(TOKEN_LENGTH);
-        token.push_str(TOKEN_PREFIX);
-        URL_SAFE_NO_PAD.encode_string(body, &mut token);
+        let token = encode(&self.current, &claims);
         (token, claims)
+    }
+
+    /// Signs `claims` again, with the key they name, giving the very token
+    /// [`Keyring::issue`] gave for them: signing is deterministic, so the server can show
+    /// a host an issued link again although only the token's hash is stored. `None`
+    /// when no key with that id verifies tokens at `now` (the link would not work).
+    pub fn reissue(&self, claims: &TokenClaims, now: DateTime<Utc>) -> Option<String> {
+        let key = if self.current.id == claims.key_id {
+            &self.current
+        } else {
+            let retired = self
+                .previous
+                .iter()
+                .find(|retired| retired.key.id == claims.key_id)?;
+            if now >= retired.valid_until {
+                return None;
+            }
+            &retired.key
+        };
+        Some(encode(key, claims))
     }
 
     /// Checks the token's signature (in constant time) with the key it names. An
@@ -429,6 +442,19 @@ impl Keyring {
             .map_err(|_| TokenError::BadSignature)?;
         Ok(token.claims.clone())
     }
+}
+
+/// The token for `claims`, signed with `key`.
+fn encode(key: &SigningKey, claims: &TokenClaims) -> String {
+    let payload = claims.payload();
+    let tag = key.mac(&payload).finalize().into_bytes();
+    let mut body = [0u8; BODY_LEN];
+    body[..PAYLOAD_LEN].copy_from_slice(&payload);
+    body[PAYLOAD_LEN..].copy_from_slice(&tag);
+    let mut token = String::with_capacity(TOKEN_LENGTH);
+    token.push_str(TOKEN_PREFIX);
+    URL_SAFE_NO_PAD.encode_string(body, &mut token);
+    token
 }
 
 impl fmt::Debug for Keyring {
@@ -525,6 +551,46 @@ mod tests {
         assert_eq!(unverified.key_id(), &key_id("k1"));
         let verified = keyring.verify(&unverified, now()).expect("genuine");
         assert_eq!(verified, claims);
+    }
+
+    #[test]
+    fn reissuing_the_claims_of_an_issued_token_gives_the_same_token() {
+        let keyring = keyring("k1", SECRET);
+        let (token, claims) = issue(&keyring);
+        assert_eq!(keyring.reissue(&claims, now()).as_deref(), Some(&*token));
+        // Claims rebuilt from what the database keeps (ids, expiry, key id) are enough.
+        let stored = TokenClaims {
+            token_id: claims.token_id,
+            guest_id: claims.guest_id,
+            event_id: claims.event_id,
+            expires_at: claims.expires_at,
+            key_id: key_id("k1"),
+        };
+        let again = keyring.reissue(&stored, now()).expect("key is current");
+        assert_eq!(again, token);
+        assert_eq!(hash_for_lookup(&again), hash_for_lookup(&token));
+        // Any other claim gives another token.
+        let other_guest = TokenClaims {
+            guest_id: Uuid::new_v4(),
+            ..stored
+        };
+        assert_ne!(
+            keyring.reissue(&other_guest, now()).as_deref(),
+            Some(&*token)
+        );
+    }
+
+    #[test]
+    fn a_token_of_a_retired_key_is_reissued_only_while_that_key_verifies() {
+        let old = keyring("k1", SECRET);
+        let (token, claims) = issue(&old);
+        let valid_until = now() + Duration::hours(1);
+        let rotated = keyring("k2", OTHER_SECRET)
+            .with_previous(key_id("k1"), SecretString::from(SECRET), valid_until)
+            .expect("valid keyring");
+        assert_eq!(rotated.reissue(&claims, now()).as_deref(), Some(&*token));
+        assert_eq!(rotated.reissue(&claims, valid_until), None);
+        assert_eq!(keyring("k3", SECRET).reissue(&claims, now()), None);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use uuid::Uuid;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod rest;
+pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod store;
 
@@ -16,6 +17,7 @@ pub const NOTE_MAX_CHARS: usize = 1000;
 
 /// A guest's answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum RsvpResponse {
     Attending,
@@ -44,8 +46,24 @@ impl RsvpResponse {
     }
 }
 
+/// An answer in words, as the guest's page shows it: `attending with 1 guest`,
+/// `not attending`, `maybe`.
+pub fn describe_answer(response: RsvpResponse, plus_ones: i32) -> String {
+    let guests = match plus_ones {
+        n if n <= 0 => String::new(),
+        1 => " with 1 guest".to_owned(),
+        n => format!(" with {n} guests"),
+    };
+    match response {
+        RsvpResponse::Attending => format!("attending{guests}"),
+        RsvpResponse::Declined => "not attending".to_owned(),
+        RsvpResponse::Maybe => format!("maybe{guests}"),
+    }
+}
+
 /// Body of `POST /api/v1/rsvp/{token}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RsvpRequest {
     /// `attending`, `declined` or `maybe`.
     pub response: String,
@@ -57,6 +75,7 @@ pub struct RsvpRequest {
 
 /// A stored answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RsvpView {
     pub id: Uuid,
     pub response: RsvpResponse,
@@ -69,8 +88,29 @@ pub struct RsvpView {
 
 /// Answer of `POST /api/v1/rsvp/{token}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RsvpOutcome {
     pub rsvp: RsvpView,
     /// Always `false` here: a blocked answer is a 403 and records nothing.
     pub blocked: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{describe_answer, RsvpResponse};
+
+    #[test]
+    fn answers_are_described_in_words() {
+        assert_eq!(describe_answer(RsvpResponse::Attending, 0), "attending");
+        assert_eq!(
+            describe_answer(RsvpResponse::Attending, 1),
+            "attending with 1 guest"
+        );
+        assert_eq!(
+            describe_answer(RsvpResponse::Attending, 3),
+            "attending with 3 guests"
+        );
+        assert_eq!(describe_answer(RsvpResponse::Declined, 2), "not attending");
+        assert_eq!(describe_answer(RsvpResponse::Maybe, 0), "maybe");
+    }
 }

@@ -46,15 +46,22 @@ pub fn validate(
         .unwrap_or_default()
         .trim()
         .to_owned();
-    if note.chars().count() > NOTE_MAX_CHARS
-        || note
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\r')
-    {
+    if note.chars().count() > NOTE_MAX_CHARS {
         return Err(AppError::invalid(
             "note",
             "invalid_note",
             format!("the note must have at most {NOTE_MAX_CHARS} characters"),
+        ));
+    }
+    // Line breaks and tabs are text; other control characters (NUL, escapes) are not.
+    if note
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(AppError::invalid(
+            "note",
+            "invalid_note",
+            "the note must not contain control characters",
         ));
     }
     Ok(store::ValidRsvp {
@@ -86,9 +93,10 @@ pub async fn submit_answer(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/rsvp/{token}", tag = "guest-side", summary = "Answer an invitation", description = "The first answer is 201, a change 200. The guest can change the answer until the RSVP deadline. Two simultaneous answers for one link never make two RSVPs; capacity is enforced.", params(("token" = String, Path, description = "The guest's token")), request_body = super::RsvpRequest, responses((status = 201, description = "Recorded", body = super::RsvpOutcome), (status = 200, description = "Changed", body = super::RsvpOutcome), (status = 400, description = "Malformed token or body", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "Unknown token or bad signature", body = crate::api_docs::openapi::ErrorBody), (status = 409, description = "Answers are closed (`rsvp_closed`) or the event is full (`event_full`)", body = crate::api_docs::openapi::ErrorBody), (status = 410, description = "Revoked or expired link", body = crate::api_docs::openapi::ErrorBody), (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody), (status = 429, description = "Too many requests", body = crate::api_docs::openapi::ErrorBody)))]
 /// `POST /api/v1/rsvp/{token} {response, plus_ones, note?}` → 201 (first answer) or 200
 /// (changed answer) with `{rsvp: {id, response, plus_ones, risk_score, ...}, blocked}`.
-async fn submit(
+pub(crate) async fn submit(
     State(state): State<AppState>,
     client: ClientIp,
     ApiPath(token): ApiPath<String>,

@@ -58,12 +58,23 @@ pub async fn submit(
     rsvp: &ValidRsvp,
 ) -> Result<(RsvpView, bool), AppError> {
     let mut tx = pool.begin().await?;
-    // One submission per event at a time: the capacity count below stays true.
-    let (capacity, deadline): (Option<i32>, Option<DateTime<Utc>>) =
-        sqlx::query_as("SELECT capacity, rsvp_deadline FROM events WHERE id = $1 FOR UPDATE")
-            .bind(invitation.event_id)
-            .fetch_one(&mut *tx)
-            .await?;
+    // One submission per event at a time: the capacity count below stays true. (NO KEY
+    // UPDATE, not UPDATE: guests can still be added and links opened meanwhile.)
+    let event: Option<(Option<i32>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT capacity, rsvp_deadline FROM events WHERE id = $1 FOR NO KEY UPDATE",
+    )
+    .bind(invitation.event_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    // The guest (or the event) may have been deleted since the link was checked; the
+    // lock keeps the guest until the answer is stored.
+    let guest: Option<i32> = sqlx::query_scalar("SELECT 1 FROM guests WHERE id = $1 FOR KEY SHARE")
+        .bind(invitation.guest_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let (Some((capacity, deadline)), Some(_)) = (event, guest) else {
+        return Err(crate::invitations::resolve::unknown());
+    };
     if deadline.is_some_and(|deadline| Utc::now() > deadline) {
         return Err(AppError::conflict(
             "rsvp_closed",

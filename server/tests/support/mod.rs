@@ -1,14 +1,22 @@
-//! Real services for integration tests: each test starts its own PostgreSQL cluster,
-//! NATS JetStream server, fraud engine and web server on free loopback ports, and
-//! everything stops when the test ends (a watchdog also stops the external processes if
-//! the test binary dies without unwinding).
+//! Real services for integration tests, on free loopback ports:
+//!
+//! - [`TestApp`] starts its own PostgreSQL cluster, NATS JetStream server, fraud engine
+//!   and web server, for tests that stop and start those services (`health.rs`).
+//! - [`api::TestApi`] shares one PostgreSQL cluster, NATS server and fraud engine per
+//!   test binary ([`shared`]) and gives each test a fresh database (a copy of a migrated
+//!   template) and its own web server, which is much faster.
+//!
+//! Everything stops when the test ends; a watchdog also stops the external processes
+//! once the test binary is gone, even if it died without unwinding.
 
 #![allow(
     dead_code,
     reason = "each test binary uses a different part of the harness"
 )]
 
+pub mod api;
 pub mod services;
+pub mod shared;
 
 use app::settings::Settings;
 use leptos::prelude::LeptosOptions;
@@ -27,52 +35,76 @@ pub struct TestApp {
     fraud_stop: CancellationToken,
 }
 
+/// Sends application logs to the test's captured output (shown when a test fails).
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// Starts a fraud engine on a free port of the current runtime.
+pub async fn start_fraud_engine(stop: CancellationToken) -> SocketAddr {
+    let fraud_server = fraud::startup::FraudServer::build(
+        fraud::settings::Settings {
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        },
+        stop,
+    )
+    .await
+    .expect("fraud engine binds");
+    let fraud_address = fraud_server.address();
+    tokio::spawn(fraud_server.run_until_stopped());
+    fraud_address
+}
+
+/// Builds the web server on a free port with the given dependencies (and any further
+/// settings from `extra`), runs it on the current runtime until `stop` is cancelled,
+/// and returns its address.
+pub async fn start_web_server(
+    database_url: &str,
+    nats_url: &str,
+    fraud_address: SocketAddr,
+    extra: &[(&str, &str)],
+    stop: CancellationToken,
+) -> SocketAddr {
+    let settings = Settings::from_lookup(|name| match name {
+        "DATABASE_URL" => Some(database_url.to_owned()),
+        "NATS_URL" => Some(nats_url.to_owned()),
+        "FRAUD_GRPC_URL" => Some(format!("http://{fraud_address}")),
+        "GUESTGUARD_HEALTH_TIMEOUT_MS" => Some("1000".to_owned()),
+        _ => extra
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| (*value).to_owned()),
+    })
+    .expect("test settings are valid");
+    let leptos_options = LeptosOptions::builder()
+        .output_name("guestguard")
+        .site_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .site_root("target/site")
+        .build();
+    let application = server::startup::Application::build(settings, leptos_options, stop)
+        .await
+        .expect("the application starts");
+    let address = application.address();
+    tokio::spawn(application.run_until_stopped());
+    address
+}
+
 impl TestApp {
     /// Starts every service and the application.
     pub async fn spawn() -> Self {
-        // Application logs go to the test's captured output (shown when a test fails).
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| "warn".into()),
-            )
-            .with_test_writer()
-            .try_init();
+        init_tracing();
         let postgres = Postgres::start().await;
         let nats = NatsServer::start().await;
-
         let fraud_stop = CancellationToken::new();
-        let fraud_server = fraud::startup::FraudServer::build(
-            fraud::settings::Settings {
-                grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            },
-            fraud_stop.clone(),
-        )
-        .await
-        .expect("fraud engine binds");
-        let fraud_address = fraud_server.address();
-        tokio::spawn(fraud_server.run_until_stopped());
-
-        let settings = Settings::from_lookup(|name| match name {
-            "DATABASE_URL" => Some(postgres.url.clone()),
-            "NATS_URL" => Some(nats.url()),
-            "FRAUD_GRPC_URL" => Some(format!("http://{fraud_address}")),
-            "GUESTGUARD_HEALTH_TIMEOUT_MS" => Some("1000".to_owned()),
-            _ => None,
-        })
-        .expect("test settings are valid");
-        let leptos_options = LeptosOptions::builder()
-            .output_name("guestguard")
-            .site_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .site_root("target/site")
-            .build();
+        let fraud_address = start_fraud_engine(fraud_stop.clone()).await;
         let stop = CancellationToken::new();
-        let application =
-            server::startup::Application::build(settings, leptos_options, stop.clone())
-                .await
-                .expect("the application starts");
-        let address = application.address();
-        tokio::spawn(application.run_until_stopped());
+        let address =
+            start_web_server(&postgres.url, &nats.url(), fraud_address, &[], stop.clone()).await;
 
         Self {
             address,

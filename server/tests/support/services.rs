@@ -1,5 +1,6 @@
-//! PostgreSQL and NATS servers owned by one test, on free loopback ports, with their data
-//! in a temporary folder. They never touch the machine's own instances.
+//! PostgreSQL and NATS servers on free loopback ports, with their data in a temporary
+//! folder, owned by one test or shared by a test binary. They never touch the machine's
+//! own instances.
 
 use std::{
     net::{SocketAddr, TcpListener},
@@ -76,7 +77,7 @@ fn postgres_bin() -> PathBuf {
         .1
 }
 
-/// A PostgreSQL cluster of one test.
+/// A PostgreSQL cluster of one test (or of a whole test binary, see `shared`).
 pub struct Postgres {
     pub port: u16,
     /// `postgres://guestguard@127.0.0.1:<port>/guestguard`
@@ -149,6 +150,11 @@ impl Postgres {
         postgres
     }
 
+    /// Connection string of another database of this cluster.
+    pub fn database_url(&self, database: &str) -> String {
+        format!("postgres://guestguard@127.0.0.1:{}/{database}", self.port)
+    }
+
     fn data_dir(&self) -> String {
         self.dir.path().join("data").display().to_string()
     }
@@ -198,7 +204,9 @@ impl Postgres {
     /// Starts the server (again) on the same port and data.
     pub async fn start_server(&self) {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 \
+             -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+             -c wal_level=minimal -c max_wal_senders=0",
             self.port,
             self.dir.path().display()
         );
@@ -242,7 +250,7 @@ impl Drop for Postgres {
     }
 }
 
-/// A NATS server with JetStream of one test.
+/// A NATS server with JetStream of one test (or of a whole test binary).
 pub struct NatsServer {
     pub port: u16,
     dir: TempDir,
@@ -291,7 +299,10 @@ impl NatsServer {
                 panic!("{binary} could not start (run scripts/bootstrap.sh): {error}")
             });
         if let Some(pid) = child.id() {
-            watchdog(&format!("kill {pid} 2>/dev/null"));
+            watchdog(&format!(
+                "kill {pid} 2>/dev/null; sleep 1; rm -rf {}",
+                self.dir.path().display()
+            ));
         }
         *self.child.lock().await = Some(child);
         wait_for_port(self.port, "NATS").await;

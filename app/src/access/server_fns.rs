@@ -1,0 +1,150 @@
+//! Server-function transport of link openings, for the guest's page `/i/<token>`: the
+//! page's server-side render calls [`open_invitation`] once, which resolves the token,
+//! records the access attempt and gathers what the page shows, through the same code as
+//! `GET /api/v1/access/{token}` ([`super::rest::open_link`]).
+
+use super::OpenedInvitation;
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// Opens an invitation link: resolves the token (format, then signature, then state),
+/// records the access attempt with this request's IP, user agent and language, and
+/// returns what the guest's page shows. A failure also sets the response's status (400,
+/// 404, 410, 429), so the page rendering it answers with that status.
+#[server(prefix = "/api/fn", endpoint = "open_invitation")]
+pub async fn open_invitation(token: String) -> Result<OpenedInvitation, AppError> {
+    let opened = ssr::open(&token).await;
+    if let Err(error) = &opened {
+        ssr::set_status(error);
+    }
+    opened
+}
+
+/// Server-side helpers shared by the guest's server functions.
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    use super::OpenedInvitation;
+    use crate::{
+        access::rest::{facts, limit, open_link},
+        error::AppError,
+        rest::ClientIp,
+        state::AppState,
+    };
+    use axum::{
+        extract::FromRequestParts,
+        http::{header, request::Parts, StatusCode},
+    };
+    use chrono::{DateTime, Utc};
+    use leptos::prelude::use_context;
+
+    /// The application state, the request and its client address, for the server
+    /// function being run (or the page being rendered).
+    pub(crate) async fn request() -> Result<(AppState, Parts, ClientIp), AppError> {
+        let state = use_context::<AppState>().ok_or(AppError::Internal)?;
+        let mut parts = use_context::<Parts>().ok_or(AppError::Internal)?;
+        let client = match ClientIp::from_request_parts(&mut parts, &state).await {
+            Ok(client) => client,
+            Err(never) => match never {},
+        };
+        Ok((state, parts, client))
+    }
+
+    /// Whether the request is a plain HTML form post (no wasm): browsers ask for HTML,
+    /// the server-function client asks for JSON.
+    pub(crate) fn is_plain_form_post(parts: &Parts) -> bool {
+        parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+    }
+
+    /// Gives the response being built the status of `error`.
+    pub(crate) fn set_status(error: &AppError) {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+    }
+
+    /// Opens the link for the current request.
+    pub(crate) async fn open(token: &str) -> Result<OpenedInvitation, AppError> {
+        let (state, parts, client) = request().await?;
+        limit(&state, client)?;
+        let mut access = open_link(&state, token, &facts(client, &parts.headers)).await?;
+        if let Some(rsvp) = access.rsvp.as_mut() {
+            rsvp.risk_score = None;
+        }
+        let event = &access.event;
+        Ok(OpenedInvitation {
+            starts_at_local: local_time(event.event_date, &event.time_zone),
+            rsvp_deadline_local: event
+                .rsvp_deadline
+                .map(|deadline| local_time(deadline, &event.time_zone)),
+            accepts_answers: event.accepts_answers(Utc::now()),
+            access,
+        })
+    }
+
+    /// `at` written in the IANA time zone `time_zone` (UTC when the zone is unknown),
+    /// naming the zone: `Saturday 12 June 2027 at 18:00 (Europe/Paris)`.
+    pub(crate) fn local_time(at: DateTime<Utc>, time_zone: &str) -> String {
+        const FORMAT: &str = "%A %-d %B %Y at %H:%M";
+        match time_zone.parse::<chrono_tz::Tz>() {
+            Ok(zone) => format!("{} ({})", at.with_timezone(&zone).format(FORMAT), zone),
+            Err(_) => format!("{} (UTC)", at.format(FORMAT)),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::{is_plain_form_post, local_time};
+        use axum::http::{header, Request};
+        use chrono::{TimeZone, Utc};
+
+        #[test]
+        fn browsers_posting_a_form_ask_for_html_and_the_server_function_client_for_json() {
+            let parts = |accept: &str| {
+                Request::builder()
+                    .header(header::ACCEPT, accept)
+                    .body(())
+                    .expect("request")
+                    .into_parts()
+                    .0
+            };
+            assert!(is_plain_form_post(&parts(
+                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+            )));
+            assert!(!is_plain_form_post(&parts("application/json")));
+        }
+
+        #[test]
+        fn times_are_written_in_the_events_time_zone() {
+            let at = Utc
+                .with_ymd_and_hms(2027, 6, 12, 16, 0, 0)
+                .single()
+                .expect("valid date");
+            assert_eq!(
+                local_time(at, "Europe/Paris"),
+                "Saturday 12 June 2027 at 18:00 (Europe/Paris)"
+            );
+            assert_eq!(
+                local_time(at, "UTC"),
+                "Saturday 12 June 2027 at 16:00 (UTC)"
+            );
+        }
+
+        #[test]
+        fn an_unknown_time_zone_falls_back_to_utc() {
+            let at = Utc
+                .with_ymd_and_hms(2027, 1, 3, 9, 5, 0)
+                .single()
+                .expect("valid date");
+            assert_eq!(
+                local_time(at, "Mars/Olympus"),
+                "Sunday 3 January 2027 at 09:05 (UTC)"
+            );
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Server functions of the host's account pages: sign up, log in, log out, who is
+//! signed in, and API keys. They run the same code as the REST routes in `rest.rs`
+//! (argon2id, sessions in PostgreSQL, the shared sign-up / login rate limit); only the
+//! transport differs: form posts from our own pages, answered with a session cookie
+//! and a redirect.
+//!
+//! Sign-up, login and logout also insist that the post comes from our own pages (its
+//! `Origin` or `Referer`), so another site cannot sign a visitor in or out.
+
+use super::{ApiKeySummary, HostProfile, NewApiKey};
+use crate::error::AppError;
+use leptos::prelude::*;
+use uuid::Uuid;
+
+/// Where a host lands after signing up or logging in.
+pub const HOME: &str = "/events";
+
+/// The signed-in host, or `None` for a visitor (never an error for a visitor).
+#[server(prefix = "/api/fn", endpoint = "hosts/current")]
+pub async fn current_host() -> Result<Option<HostProfile>, AppError> {
+    ssr::finish(
+        async {
+            let (state, parts) = ssr::request()?;
+            match super::auth::authenticate(&parts.headers, &state).await {
+                Ok(host) => Ok(super::store::host_by_id(&state.pool, host.id).await?),
+                Err(AppError::Unauthenticated) => Ok(None),
+                Err(error) => Err(error),
+            }
+        }
+        .await,
+    )
+}
+
+/// Creates an account, signs it in and sends the host to their events.
+#[server(prefix = "/api/fn", endpoint = "hosts/signup")]
+pub async fn sign_up(
+    name: String,
+    email: String,
+    password: String,
+) -> Result<HostProfile, AppError> {
+    ssr::finish(
+        async {
+            let (state, parts) = ssr::request()?;
+            super::auth::require_same_origin(&parts.method, &parts.headers)?;
+            super::rest::limit(&state, ssr::client(&parts), "signup")?;
+            let request = super::SignupRequest {
+                email,
+                name,
+                password,
+            };
+            let host = super::rest::register(&state, request).await?;
+            ssr::start_session(&state, host.id).await?;
+            Ok(host)
+        }
+        .await,
+    )
+}
+
+/// Signs a host in and sends them to their events.
+#[server(prefix = "/api/fn", endpoint = "hosts/login")]
+pub async fn log_in(email: String, password: String) -> Result<HostProfile, AppError> {
+    ssr::finish(
+        async {
+            let (state, parts) = ssr::request()?;
+            super::auth::require_same_origin(&parts.method, &parts.headers)?;
+            super::rest::limit(&state, ssr::client(&parts), "login")?;
+            let request = super::LoginRequest { email, password };
+            let host = super::rest::check_credentials(&state, request).await?;
+            ssr::start_session(&state, host.id).await?;
+            Ok(host)
+        }
+        .await,
+    )
+}
+
+/// Ends the session (it stops working at once), clears the cookie and goes to the
+/// login page.
+#[server(prefix = "/api/fn", endpoint = "hosts/logout")]
+pub async fn log_out() -> Result<(), AppError> {
+    ssr::finish(
+        async {
+            let (state, parts) = ssr::request()?;
+            let cookie = super::rest::close_session(&state, &parts.headers).await?;
+            ssr::set_cookie(&cookie)?;
+            leptos_axum::redirect("/login");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Creates an API key; the answer is the only time the key itself is shown.
+#[server(prefix = "/api/fn", endpoint = "hosts/api_keys/create")]
+pub async fn issue_api_key(name: String) -> Result<NewApiKey, AppError> {
+    ssr::finish(
+        async {
+            let host = super::auth::require_host().await?;
+            let (state, _) = ssr::request()?;
+            super::rest::issue_api_key(&state, host.id, &name).await
+        }
+        .await,
+    )
+}
+
+/// The host's API keys, newest first (never the keys themselves).
+#[server(prefix = "/api/fn", endpoint = "hosts/api_keys/list")]
+pub async fn api_keys() -> Result<Vec<ApiKeySummary>, AppError> {
+    ssr::finish(
+        async {
+            let host = super::auth::require_host().await?;
+            let (state, _) = ssr::request()?;
+            Ok(super::store::list_api_keys(&state.pool, host.id).await?)
+        }
+        .await,
+    )
+}
+
+/// Revokes one of the host's API keys; it stops working at once.
+#[server(prefix = "/api/fn", endpoint = "hosts/api_keys/revoke")]
+pub async fn revoke_api_key(id: Uuid) -> Result<(), AppError> {
+    ssr::finish(
+        async {
+            let host = super::auth::require_host().await?;
+            let (state, _) = ssr::request()?;
+            super::rest::revoke_key(&state, host.id, id).await
+        }
+        .await,
+    )
+}
+
+/// Server-side helpers of the dashboard's server functions (used by `events` too).
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    use crate::{error::AppError, rest::ClientIp, state::AppState};
+    use axum::{
+        extract::ConnectInfo,
+        http::{header, request::Parts, HeaderValue, StatusCode},
+    };
+    use leptos::prelude::use_context;
+    use std::net::SocketAddr;
+    use uuid::Uuid;
+
+    /// Passes a server function's result through, giving a failure its own HTTP status
+    /// (401, 404, 422...) when the function was called over HTTP by the browser bundle.
+    /// A plain form post keeps the redirect back to its page (which then shows the
+    /// error), and a page being rendered on the server keeps its own status.
+    pub(crate) fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+        if let Err(error) = &result {
+            let called_over_http = use_context::<Parts>().is_some_and(|parts| {
+                parts.uri.path().starts_with("/api/fn/") && !accepts_html(&parts)
+            });
+            if called_over_http {
+                if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                    response.set_status(
+                        StatusCode::from_u16(error.status())
+                            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    );
+                }
+            }
+        }
+        result
+    }
+
+    /// Whether the request asks for HTML, as a browser's plain form post does (the
+    /// server-function client asks for JSON).
+    fn accepts_html(parts: &Parts) -> bool {
+        parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+    }
+
+    /// The application state and the request of the running server function.
+    pub fn request() -> Result<(AppState, Parts), AppError> {
+        let state = use_context::<AppState>().ok_or(AppError::Internal)?;
+        let parts = use_context::<Parts>().ok_or(AppError::Internal)?;
+        Ok((state, parts))
+    }
+
+    /// The client address of the request, for rate limits.
+    pub fn client(parts: &Parts) -> ClientIp {
+        ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(address)| address.ip()),
+        )
+    }
+
+    /// Adds a `Set-Cookie` header to the server function's response.
+    pub fn set_cookie(cookie: &str) -> Result<(), AppError> {
+        let response = use_context::<leptos_axum::ResponseOptions>().ok_or(AppError::Internal)?;
+        let value = HeaderValue::from_str(cookie).map_err(|_| AppError::Internal)?;
+        response.append_header(header::SET_COOKIE, value);
+        Ok(())
+    }
+
+    /// Starts a session: the cookie, and a redirect to the host's events (a real 302
+    /// for a plain form post; the client router follows it otherwise).
+    pub async fn start_session(state: &AppState, host_id: Uuid) -> Result<(), AppError> {
+        let cookie = crate::hosts::rest::open_session(state, host_id).await?;
+        set_cookie(&cookie)?;
+        leptos_axum::redirect(super::HOME);
+        Ok(())
+    }
+}

@@ -1,0 +1,238 @@
+//! Opening a link: what the guest sees, the access attempt recorded for it, and the
+//! browser signals the hydrated page adds to that attempt.
+
+use crate::support::api::TestApi;
+use serde_json::json;
+use uuid::Uuid;
+
+#[tokio::test]
+async fn opening_a_link_shows_the_invitation_and_records_the_attempt() {
+    let app = TestApi::spawn().await;
+    let host = app.signup("ada@example.com").await;
+    let event = app
+        .create_event(
+            &host,
+            json!({"name": "Wedding", "description": "Dinner", "default_max_plus_ones": 2,
+                   "rsvp_deadline": "2031-05-01T00:00:00Z"}),
+        )
+        .await;
+    let (guest, link) = app
+        .invite(
+            &host,
+            &event,
+            json!({"name": "Grace Hopper", "email": "grace@example.com"}),
+        )
+        .await;
+
+    let view = app.open_link(&link.token).await.expect_status(200).json();
+
+    assert_eq!(
+        view["token"],
+        json!({
+            "id": link.id,
+            "status": "active",
+            "expires_at": link.expires_at,
+        })
+    );
+    assert_eq!(
+        view["guest"],
+        json!({"id": guest.id, "name": "Grace Hopper", "max_plus_ones": 2})
+    );
+    assert_eq!(view["event"]["id"], event.id.to_string());
+    assert_eq!(view["event"]["name"], "Wedding");
+    assert_eq!(view["event"]["description"], "Dinner");
+    assert_eq!(view["event"]["time_zone"], "Europe/Paris");
+    assert_eq!(view["event"]["venue"], "The Old Mill");
+    assert!(view["event"]["rsvp_deadline"].is_string());
+    assert!(view["event"].get("capacity").is_none(), "{view}");
+    assert!(view["guest"].get("email").is_none(), "{view}");
+    assert_eq!(view["rsvp"], serde_json::Value::Null);
+
+    let access_log_id = view["access_log_id"]
+        .as_str()
+        .and_then(|id| Uuid::parse_str(id).ok())
+        .expect("an access_log_id");
+    let (ip, user_agent, language, invitation, guest_id, js): (
+        Option<String>,
+        String,
+        String,
+        Uuid,
+        Uuid,
+        bool,
+    ) = sqlx::query_as(
+        "SELECT host(ip), user_agent, accept_language, invitation_id, guest_id, js_enabled
+         FROM access_attempts WHERE id = $1",
+    )
+    .bind(access_log_id)
+    .fetch_one(&app.db)
+    .await
+    .expect("the attempt is recorded");
+    assert_eq!(ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(user_agent, "Mozilla/5.0 (GuestGuard tests)");
+    assert_eq!(language, "fr-FR,fr;q=0.9");
+    assert_eq!((invitation, guest_id, js), (link.id, guest.id, false));
+}
+
+#[tokio::test]
+async fn every_opening_is_a_new_attempt() {
+    let app = TestApi::spawn().await;
+    let host = app.signup("ada@example.com").await;
+    let event = app.create_event(&host, json!({})).await;
+    let (_, link) = app.invite(&host, &event, json!({})).await;
+
+    let first = app.open_link(&link.token).await.expect_status(200).json();
+    let second = app
+        .get(&format!("/api/v1/access/{}", link.token))
+        .await
+        .expect_status(200)
+        .json();
+
+    assert_ne!(first["access_log_id"], second["access_log_id"]);
+    assert_eq!(app.count("SELECT count(*) FROM access_attempts").await, 2);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM access_attempts WHERE user_agent = '' AND accept_language = ''"
+        )
+        .await,
+        1,
+        "missing headers are stored as empty"
+    );
+}
+
+#[tokio::test]
+async fn the_hydrated_page_attaches_browser_signals_to_its_attempt_once() {
+    let app = TestApi::spawn().await;
+    let host = app.signup("ada@example.com").await;
+    let event = app.create_event(&host, json!({})).await;
+    let (_, link) = app.invite(&host, &event, json!({})).await;
+    let (_, other_link) = app.invite(&host, &event, json!({"name": "Other"})).await;
+    let view = app.open_link(&link.token).await.expect_status(200).json();
+    let other_view = app
+        .open_link(&other_link.token)
+        .await
+        .expect_status(200)
+        .json();
+    let signals_path = format!("/api/v1/access/{}/signals", link.token);
+    let signals = json!({
+        "access_log_id": view["access_log_id"],
+        "fingerprint_hash": "a1b2c3d4",
+        "time_zone": "Europe/Paris",
+        "screen": "1920x1080@2",
+    });
+
+    app.post(&signals_path)
+        .json(&signals)
+        .await
+        .expect_status(204);
+
+    let (fingerprint, zone, screen, js): (Option<String>, Option<String>, Option<String>, bool) =
+        sqlx::query_as(
+            "SELECT fingerprint_hash, time_zone, screen, js_enabled FROM access_attempts
+             WHERE id = $1::uuid",
+        )
+        .bind(view["access_log_id"].as_str())
+        .fetch_one(&app.db)
+        .await
+        .expect("the attempt");
+    assert_eq!(fingerprint.as_deref(), Some("a1b2c3d4"));
+    assert_eq!(zone.as_deref(), Some("Europe/Paris"));
+    assert_eq!(screen.as_deref(), Some("1920x1080@2"));
+    assert!(js);
+
+    // Only once, only for this link's own attempt, only for a real attempt.
+    app.post(&signals_path)
+        .json(&signals)
+        .await
+        .expect_error(404, "not_found");
+    app.post(&signals_path)
+        .json(json!({"access_log_id": other_view["access_log_id"], "screen": "1x1@1"}))
+        .await
+        .expect_error(404, "not_found");
+    app.post(&signals_path)
+        .json(json!({"access_log_id": Uuid::new_v4()}))
+        .await
+        .expect_error(404, "not_found");
+    app.post(&signals_path)
+        .json(json!({"fingerprint_hash": "no id"}))
+        .await
+        .expect_error(400, "invalid_body");
+    assert_eq!(
+        app.count("SELECT count(*) FROM access_attempts WHERE js_enabled")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn overlong_signals_are_clipped_not_refused() {
+    let app = TestApi::spawn().await;
+    let host = app.signup("ada@example.com").await;
+    let event = app.create_event(&host, json!({})).await;
+    let (_, link) = app.invite(&host, &event, json!({})).await;
+    let view = app
+        .get(&format!("/api/v1/access/{}", link.token))
+        .header("user-agent", &"U".repeat(5000))
+        .await
+        .expect_status(200)
+        .json();
+
+    app.post(&format!("/api/v1/access/{}/signals", link.token))
+        .json(json!({
+            "access_log_id": view["access_log_id"],
+            "fingerprint_hash": "f".repeat(10_000),
+            "time_zone": "Z".repeat(1000),
+            "screen": "9".repeat(1000),
+        }))
+        .await
+        .expect_status(204);
+
+    assert_eq!(
+        app.count(
+            "SELECT (length(user_agent) + length(fingerprint_hash) + length(time_zone)
+                     + length(screen))::bigint FROM access_attempts"
+        )
+        .await,
+        512 + 128 + 64 + 32
+    );
+}
+
+#[tokio::test]
+async fn a_guests_own_answer_shows_when_they_come_back() {
+    let app = TestApi::spawn().await;
+    let host = app.signup("ada@example.com").await;
+    let event = app
+        .create_event(&host, json!({"default_max_plus_ones": 1}))
+        .await;
+    let (_, link) = app.invite(&host, &event, json!({})).await;
+    app.rsvp(
+        &link.token,
+        json!({"response": "attending", "plus_ones": 1, "note": "Vegetarian"}),
+    )
+    .await
+    .expect_status(201);
+
+    let view = app.open_link(&link.token).await.expect_status(200).json();
+
+    assert_eq!(view["token"]["status"], "used");
+    assert_eq!(view["rsvp"]["response"], "attending");
+    assert_eq!(view["rsvp"]["plus_ones"], 1);
+    assert_eq!(view["rsvp"]["note"], "Vegetarian");
+}
+
+#[tokio::test]
+async fn opening_links_too_fast_is_a_429_with_retry_after() {
+    let app = TestApi::spawn().await;
+
+    let mut last = None;
+    for _ in 0..121 {
+        last = Some(app.open_link("not-a-token").await);
+    }
+
+    let limited = last
+        .expect("121 requests")
+        .expect_error(429, "rate_limited");
+    assert!(limited
+        .header("retry-after")
+        .and_then(|value| value.parse::<u64>().ok())
+        .is_some_and(|seconds| (1..=60).contains(&seconds)));
+}

@@ -1,0 +1,46 @@
+//! The API documents itself: an OpenAPI document generated from the handlers, and a
+//! browsable page of it.
+
+use crate::support::api::TestApi;
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_endpoint_with_its_credentials() {
+    let app = TestApi::spawn().await;
+
+    let reply = app.get("/api/v1/openapi.json").await.expect_status(200);
+    assert!(reply.is_json());
+    let document = reply.json();
+    assert!(document["openapi"]
+        .as_str()
+        .is_some_and(|v| v.starts_with("3.")));
+    let paths = document["paths"].as_object().expect("paths");
+    assert!(paths.len() >= 14, "only {} paths documented", paths.len());
+    let create_event = &document["paths"]["/api/v1/events"]["post"];
+    assert!(create_event["requestBody"].is_object());
+    assert!(create_event["responses"]["201"].is_object());
+    assert!(create_event["responses"]["422"].is_object());
+    assert!(create_event["security"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty()));
+    let rsvp = &document["paths"]["/api/v1/rsvp/{token}"]["post"];
+    assert!(
+        rsvp["security"].is_null(),
+        "answering an invitation is public"
+    );
+    let schemes = document["components"]["securitySchemes"]
+        .as_object()
+        .expect("security schemes");
+    assert!(schemes.contains_key("api_key") && schemes.contains_key("session"));
+    assert!(document["components"]["schemas"]["Event"]["properties"]["event_date"].is_object());
+}
+
+#[tokio::test]
+async fn the_api_reference_page_lists_the_endpoints() {
+    let app = TestApi::spawn().await;
+
+    let page = app.get("/docs/api").await.expect_status(200);
+    assert!(page.text.contains("REST API"));
+    assert!(page.text.contains("/api/v1/events/{id}/guests/import"));
+    assert!(page.text.contains("/api/v1/rsvp/{token}"));
+    assert!(page.text.contains("/api/v1/openapi.json"));
+}
