@@ -43,7 +43,8 @@ stack_start_postgres "$run_dir/pg" "$pg_port"
 nats_port="$(free_port)"
 stack_start_nats "$run_dir/nats" "$nats_port"
 fraud_port="$(free_port)"
-FRAUD_GRPC_ADDR="127.0.0.1:$fraud_port" stack_spawn "fraud engine" "$CARGO_TARGET_DIR/release/fraud" \
+FRAUD_GRPC_ADDR="127.0.0.1:$fraud_port" NATS_URL="nats://127.0.0.1:$nats_port" \
+    stack_spawn "fraud engine" "$CARGO_TARGET_DIR/release/fraud" \
     >"$run_dir/fraud.log" 2>&1
 wait_for_port "$fraud_port" "the fraud engine"
 web_port="$(free_port)"

@@ -28,7 +28,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 /// The HTML document every page is rendered into on the server.
@@ -61,16 +61,18 @@ pub fn App() -> impl IntoView {
         <Router>
             <Layout>
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=stack_check::StackCheckPage/>
-                    <Route path=path!("/signup") view=hosts::pages::SignupPage/>
-                    <Route path=path!("/login") view=hosts::pages::LoginPage/>
-                    <Route path=path!("/settings/api-keys") view=hosts::pages::ApiKeysPage/>
-                    <Route path=path!("/events") view=events::pages::EventsPage/>
-                    <Route path=path!("/events/new") view=events::pages::NewEventPage/>
-                    <Route path=path!("/events/:id/edit") view=events::pages::EditEventPage/>
-                    <Route path=path!("/events/:id") view=guests::pages::EventPage/>
-                    <Route path=path!("/i/:token") view=rsvps::pages::InvitationPage/>
-                    <Route path=path!("/docs/api") view=api_docs::ApiDocsPage/>
+                    // `Async`: the server sends each page whole once its data is loaded, so it
+                    // reads right without JavaScript and carries the right status code.
+                    <Route path=path!("/") ssr=SsrMode::Async view=stack_check::StackCheckPage/>
+                    <Route path=path!("/signup") ssr=SsrMode::Async view=hosts::pages::SignupPage/>
+                    <Route path=path!("/login") ssr=SsrMode::Async view=hosts::pages::LoginPage/>
+                    <Route path=path!("/settings/api-keys") ssr=SsrMode::Async view=hosts::pages::ApiKeysPage/>
+                    <Route path=path!("/events") ssr=SsrMode::Async view=events::pages::EventsPage/>
+                    <Route path=path!("/events/new") ssr=SsrMode::Async view=events::pages::NewEventPage/>
+                    <Route path=path!("/events/:id/edit") ssr=SsrMode::Async view=events::pages::EditEventPage/>
+                    <Route path=path!("/events/:id") ssr=SsrMode::Async view=guests::pages::EventPage/>
+                    <Route path=path!("/i/:token") ssr=SsrMode::Async view=rsvps::pages::InvitationPage/>
+                    <Route path=path!("/docs/api") ssr=SsrMode::Async view=api_docs::ApiDocsPage/>
                 </Routes>
             </Layout>
         </Router>

@@ -1,10 +1,25 @@
-//! Typed configuration of the fraud engine.
+//! Typed configuration of the fraud engine, read once from the environment at startup.
+//!
+//! Development has explicit defaults pointing at the local stack of `scripts/dev.sh`.
+//! Production (`GUESTGUARD_ENV=production`) refuses to start without a real fingerprint
+//! key. Every weight, threshold and band edge of the heuristics has its default in
+//! [`ScoringSettings::default`] and may be overridden here (`FRAUD_WEIGHT_*`, ...).
 
+use crate::heuristics::ScoringSettings;
+use secrecy::SecretString;
 use std::net::SocketAddr;
+
+/// Key of the fingerprint hashes used only in development; production refuses it.
+pub const DEVELOPMENT_FINGERPRINT_KEY: &str =
+    "development-only-fingerprint-key-do-not-use-in-production";
+/// Shortest fingerprint key accepted in production, in bytes.
+pub const MIN_FINGERPRINT_KEY_BYTES: usize = 32;
 
 /// Why the settings could not be built.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SettingsError {
+    #[error("{name} must be set in production")]
+    Missing { name: &'static str },
     #[error("{name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
 }
@@ -15,6 +30,12 @@ pub struct Settings {
     /// Address the gRPC server binds (`FRAUD_GRPC_ADDR`, default `127.0.0.1:50059`;
     /// port 0 picks a free port).
     pub grpc_addr: SocketAddr,
+    /// NATS server holding the baselines (`NATS_URL`, default `nats://127.0.0.1:42229`).
+    pub nats_url: String,
+    /// HMAC key of the stored fingerprint hashes (`FRAUD_FINGERPRINT_KEY`).
+    pub fingerprint_key: SecretString,
+    /// Weights, thresholds and band edges of the heuristics.
+    pub scoring: ScoringSettings,
 }
 
 impl Settings {
@@ -23,8 +44,18 @@ impl Settings {
         Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
     }
 
-    /// Builds the settings from any variable lookup.
+    /// Builds the settings from any variable lookup (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let production = match lookup("GUESTGUARD_ENV").as_deref() {
+            None | Some("development") | Some("dev") => false,
+            Some("production") | Some("prod") => true,
+            Some(other) => {
+                return Err(SettingsError::Invalid {
+                    name: "GUESTGUARD_ENV",
+                    reason: format!("expected development or production, got {other:?}"),
+                })
+            }
+        };
         let grpc_addr = lookup("FRAUD_GRPC_ADDR")
             .unwrap_or_else(|| "127.0.0.1:50059".to_owned())
             .parse()
@@ -32,23 +63,181 @@ impl Settings {
                 name: "FRAUD_GRPC_ADDR",
                 reason: e.to_string(),
             })?;
-        Ok(Self { grpc_addr })
+        let nats_url = match lookup("NATS_URL") {
+            Some(url) => url,
+            None if production => return Err(SettingsError::Missing { name: "NATS_URL" }),
+            None => "nats://127.0.0.1:42229".to_owned(),
+        };
+        let fingerprint_key = match lookup("FRAUD_FINGERPRINT_KEY") {
+            Some(key) => key,
+            None if production => {
+                return Err(SettingsError::Missing {
+                    name: "FRAUD_FINGERPRINT_KEY",
+                })
+            }
+            None => DEVELOPMENT_FINGERPRINT_KEY.to_owned(),
+        };
+        if production {
+            if fingerprint_key == DEVELOPMENT_FINGERPRINT_KEY {
+                return Err(SettingsError::Invalid {
+                    name: "FRAUD_FINGERPRINT_KEY",
+                    reason: "the development key cannot be used in production".into(),
+                });
+            }
+            if fingerprint_key.len() < MIN_FINGERPRINT_KEY_BYTES {
+                return Err(SettingsError::Invalid {
+                    name: "FRAUD_FINGERPRINT_KEY",
+                    reason: format!("must be at least {MIN_FINGERPRINT_KEY_BYTES} bytes"),
+                });
+            }
+        }
+        Ok(Self {
+            grpc_addr,
+            nats_url,
+            fingerprint_key: SecretString::from(fingerprint_key),
+            scoring: scoring_from_lookup(&lookup)?,
+        })
     }
+
+    /// Development settings on the given addresses (for tests that start the engine).
+    pub fn development(grpc_addr: SocketAddr, nats_url: &str) -> Self {
+        Self {
+            grpc_addr,
+            nats_url: nats_url.to_owned(),
+            fingerprint_key: SecretString::from(DEVELOPMENT_FINGERPRINT_KEY),
+            scoring: ScoringSettings::default(),
+        }
+    }
+}
+
+/// Applies the `FRAUD_*` overrides to the default scoring settings.
+fn scoring_from_lookup(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<ScoringSettings, SettingsError> {
+    let mut s = ScoringSettings::default();
+    let number = |name: &'static str, default: u32, max: u32| -> Result<u32, SettingsError> {
+        match lookup(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|value| *value <= max)
+                .ok_or(SettingsError::Invalid {
+                    name,
+                    reason: format!("expected a whole number between 0 and {max}"),
+                }),
+        }
+    };
+    s.fingerprint_mismatch_weight = number(
+        "FRAUD_WEIGHT_FINGERPRINT_MISMATCH",
+        s.fingerprint_mismatch_weight,
+        100,
+    )?;
+    s.same_network_ip_weight = number(
+        "FRAUD_WEIGHT_IP_CHANGED_SAME_NETWORK",
+        s.same_network_ip_weight,
+        100,
+    )?;
+    s.new_network_weight = number("FRAUD_WEIGHT_NEW_NETWORK", s.new_network_weight, 100)?;
+    s.missing_fingerprint_weight = number(
+        "FRAUD_WEIGHT_MISSING_FINGERPRINT",
+        s.missing_fingerprint_weight,
+        100,
+    )?;
+    s.javascript_disabled_weight = number(
+        "FRAUD_WEIGHT_JAVASCRIPT_DISABLED",
+        s.javascript_disabled_weight,
+        100,
+    )?;
+    s.missing_user_agent_weight = number(
+        "FRAUD_WEIGHT_MISSING_USER_AGENT",
+        s.missing_user_agent_weight,
+        100,
+    )?;
+    s.automation_user_agent_weight = number(
+        "FRAUD_WEIGHT_AUTOMATION_USER_AGENT",
+        s.automation_user_agent_weight,
+        100,
+    )?;
+    s.repeated_access_weight = number(
+        "FRAUD_WEIGHT_REPEATED_ACCESS",
+        s.repeated_access_weight,
+        100,
+    )?;
+    s.shared_device_weight = number("FRAUD_WEIGHT_SHARED_DEVICE", s.shared_device_weight, 100)?;
+    s.new_device_after_rsvp_weight = number(
+        "FRAUD_WEIGHT_NEW_DEVICE_AFTER_RSVP",
+        s.new_device_after_rsvp_weight,
+        100,
+    )?;
+    s.repeated_access_threshold = number(
+        "FRAUD_REPEATED_ACCESS_THRESHOLD",
+        s.repeated_access_threshold,
+        10_000,
+    )?
+    .max(1);
+    let window_secs = number(
+        "FRAUD_REPEATED_ACCESS_WINDOW_SECS",
+        s.repeated_access_window.num_seconds() as u32,
+        7 * 24 * 3600,
+    )?;
+    s.repeated_access_window = chrono::Duration::seconds(i64::from(window_secs.max(1)));
+    s.shared_device_threshold = number(
+        "FRAUD_SHARED_DEVICE_THRESHOLD",
+        s.shared_device_threshold,
+        10_000,
+    )?
+    .max(1);
+    s.medium_from = number("FRAUD_BAND_MEDIUM_FROM", s.medium_from, 100)?;
+    s.high_from = number("FRAUD_BAND_HIGH_FROM", s.high_from, 100)?;
+    s.block_from = number("FRAUD_BAND_BLOCK_FROM", s.block_from, 100)?;
+    s.flag_from = number("FRAUD_FLAG_FROM", s.flag_from, 100)?;
+    if !(0 < s.medium_from && s.medium_from < s.high_from && s.high_from < s.block_from) {
+        return Err(SettingsError::Invalid {
+            name: "FRAUD_BAND_MEDIUM_FROM",
+            reason: "band edges must rise: 0 < medium < high < block".into(),
+        });
+    }
+    s.recent_access_limit = number(
+        "FRAUD_RECENT_ACCESS_LIMIT",
+        s.recent_access_limit as u32,
+        1_000,
+    )?
+    .max(s.repeated_access_threshold) as usize;
+    s.device_guest_limit = number(
+        "FRAUD_DEVICE_GUEST_LIMIT",
+        s.device_guest_limit as u32,
+        1_000,
+    )?
+    .max(s.shared_device_threshold + 1) as usize;
+    Ok(s)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn from(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        Settings::from_lookup(|name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
     #[test]
     fn the_default_address_is_a_fixed_loopback_port() {
-        let s = Settings::from_lookup(|_| None).expect("defaults");
+        let s = from(&[]).expect("defaults");
         assert_eq!(s.grpc_addr, "127.0.0.1:50059".parse().expect("addr"));
+        assert_eq!(s.nats_url, "nats://127.0.0.1:42229");
+        assert_eq!(s.scoring, ScoringSettings::default());
     }
 
     #[test]
     fn a_garbage_address_is_rejected_with_its_variable_name() {
-        let err = Settings::from_lookup(|_| Some("not an address".into())).expect_err("invalid");
+        let err = from(&[("FRAUD_GRPC_ADDR", "not an address")]).expect_err("invalid");
         assert!(matches!(
             err,
             SettingsError::Invalid {
@@ -56,5 +245,56 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn production_requires_a_real_fingerprint_key() {
+        let base = [("GUESTGUARD_ENV", "production"), ("NATS_URL", "nats://n:4")];
+        assert_eq!(
+            from(&base).expect_err("missing"),
+            SettingsError::Missing {
+                name: "FRAUD_FINGERPRINT_KEY"
+            }
+        );
+        let dev_key = [
+            base[0],
+            base[1],
+            ("FRAUD_FINGERPRINT_KEY", DEVELOPMENT_FINGERPRINT_KEY),
+        ];
+        assert!(from(&dev_key).is_err());
+        let short = [base[0], base[1], ("FRAUD_FINGERPRINT_KEY", "short")];
+        assert!(from(&short).is_err());
+        let real = [
+            base[0],
+            base[1],
+            (
+                "FRAUD_FINGERPRINT_KEY",
+                "a-real-production-key-of-enough-bytes!!",
+            ),
+        ];
+        assert!(from(&real).is_ok());
+    }
+
+    #[test]
+    fn weights_and_band_edges_can_be_overridden() {
+        let s = from(&[
+            ("FRAUD_WEIGHT_FINGERPRINT_MISMATCH", "70"),
+            ("FRAUD_BAND_HIGH_FROM", "50"),
+            ("FRAUD_REPEATED_ACCESS_WINDOW_SECS", "60"),
+        ])
+        .expect("overrides");
+        assert_eq!(s.scoring.fingerprint_mismatch_weight, 70);
+        assert_eq!(s.scoring.high_from, 50);
+        assert_eq!(
+            s.scoring.repeated_access_window,
+            chrono::Duration::seconds(60)
+        );
+    }
+
+    #[test]
+    fn out_of_range_or_unordered_overrides_are_rejected() {
+        assert!(from(&[("FRAUD_WEIGHT_NEW_NETWORK", "500")]).is_err());
+        assert!(from(&[("FRAUD_WEIGHT_NEW_NETWORK", "lots")]).is_err());
+        assert!(from(&[("FRAUD_BAND_HIGH_FROM", "90")]).is_err());
     }
 }

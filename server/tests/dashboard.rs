@@ -326,10 +326,12 @@ async fn an_event_created_through_the_form_is_listed_and_not_found_by_another_ho
     assert!(html.contains("Create your first event"), "{html}");
     assert!(!html.contains("wedding"), "{html}");
 
-    let (_, theirs) = grace.page(&format!("/events/{id}/edit")).await;
-    let (_, random) = grace
+    let (theirs_status, theirs) = grace.page(&format!("/events/{id}/edit")).await;
+    let (random_status, random) = grace
         .page(&format!("/events/{}/edit", Uuid::new_v4()))
         .await;
+    assert_eq!(theirs_status, StatusCode::NOT_FOUND);
+    assert_eq!(random_status, StatusCode::NOT_FOUND);
     for html in [&theirs, &random] {
         assert!(html.contains(r#"data-testid="not-found""#), "{html}");
         assert!(!html.contains("wedding"), "{html}");

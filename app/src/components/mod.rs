@@ -40,6 +40,24 @@ where
     })
 }
 
+/// Creates a blocking resource for a page's data or the session: with the routes in
+/// `SsrMode::Async` the server sends the page whole once it has loaded, readable
+/// without JavaScript.
+pub fn page_resource<S, T, Fut>(
+    source: impl Fn() -> S + Send + Sync + 'static,
+    fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,
+) -> Resource<T>
+where
+    S: PartialEq + Clone + Send + Sync + 'static,
+    T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    // Every page route renders in `SsrMode::Async` (see `App`), so the server sends a
+    // page only once its data is loaded: complete without JavaScript, with the right
+    // status code.
+    Resource::new_blocking(source, fetcher)
+}
+
 /// The message of `error` when it is about `field`.
 pub fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
     Signal::derive(move || {

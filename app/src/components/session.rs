@@ -27,9 +27,8 @@ pub struct Session {
 pub fn provide_session() -> Session {
     let location = use_location();
     let log_out = ServerAction::<LogOut>::new();
-    // Blocking: the page is sent once this is known, so it arrives complete (pages work
-    // without the wasm bundle, whose out-of-order streaming needs JavaScript).
-    let host = Resource::new_blocking(
+    // A page resource: the page is sent once this is known, header included.
+    let host = super::page_resource(
         move || (location.pathname.get(), log_out.version().get()),
         |(path, _)| async move {
             if is_guest_page(&path) {

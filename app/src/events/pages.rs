@@ -8,8 +8,8 @@ use super::server_fns::{
 };
 use crate::{
     components::{
-        action_error, field_error, signed_in, use_session, ErrorBox, FormError, Loading,
-        PageHeader, RequireHost, SubmitButton, TextAreaField, TextField, BUTTON_DANGER,
+        action_error, field_error, page_resource, signed_in, use_session, ErrorBox, FormError,
+        Loading, PageHeader, RequireHost, SubmitButton, TextAreaField, TextField, BUTTON_DANGER,
         BUTTON_PRIMARY, BUTTON_SECONDARY, CARD, LINK,
     },
     error::AppError,
@@ -36,9 +36,7 @@ const EVENT_FIELDS: &[&str] = &[
 #[component]
 pub fn EventsPage() -> impl IntoView {
     let remove = ServerAction::<RemoveEvent>::new();
-    // Blocking resources (here and below) make the server send whole pages, which
-    // work without the wasm bundle.
-    let events = Resource::new_blocking(move || remove.version().get(), |_| list_events());
+    let events = page_resource(move || remove.version().get(), |_| list_events());
     let remove_error = action_error(remove);
     let session = use_session();
     view! {
@@ -209,10 +207,17 @@ pub fn EditEventPage() -> impl IntoView {
             .get("id")
             .and_then(|id| Uuid::parse_str(&id).ok())
     };
-    let values = Resource::new_blocking(id, |id| async move {
-        match id {
-            Some(id) => event_form(id).await.map(|values| (id, values)),
-            None => Err(AppError::NotFound("there is no such event".into())),
+    let values = page_resource(id, |id| {
+        let not_found = not_found_status();
+        async move {
+            let values = match id {
+                Some(id) => event_form(id).await.map(|values| (id, values)),
+                None => Err(AppError::NotFound("there is no such event".into())),
+            };
+            if let Err(AppError::NotFound(_)) = &values {
+                not_found();
+            }
+            values
         }
     });
     let action = ServerAction::<SaveEvent>::new();
@@ -247,27 +252,24 @@ pub fn EditEventPage() -> impl IntoView {
                             </div>
                         }
                         .into_any(),
-                    Err(error) => {
-                        set_not_found_status(&error);
-                        view! { <ErrorBox error/> }.into_any()
-                    }
+                    Err(error) => view! { <ErrorBox error/> }.into_any(),
                 }
             })}
         </Transition>
     }
 }
 
-/// A page about a missing event answers 404 (its resource blocks, so the status is
-/// still unsent while the page renders on the server).
-fn set_not_found_status(error: &AppError) {
+/// Makes the page being rendered on the server answer 404 when called (its resource
+/// blocks, so the status is still unsent); nothing in the browser.
+fn not_found_status() -> impl Fn() + Send + 'static {
     #[cfg(feature = "ssr")]
-    if matches!(error, AppError::NotFound(_)) {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+    let response = use_context::<leptos_axum::ResponseOptions>();
+    move || {
+        #[cfg(feature = "ssr")]
+        if let Some(response) = &response {
             response.set_status(axum::http::StatusCode::NOT_FOUND);
         }
     }
-    #[cfg(not(feature = "ssr"))]
-    let _ = error;
 }
 
 /// The inputs of the event form. `new` forms suggest the slug from the name and start

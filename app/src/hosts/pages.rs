@@ -7,8 +7,9 @@ use super::{
     ApiKeySummary, NewApiKey, PASSWORD_CHARS,
 };
 use crate::components::{
-    action_error, field_error, signed_in, use_session, Badge, ErrorBox, FormError, Loading,
-    PageHeader, SubmitButton, TextField, Tone, BUTTON_DANGER, BUTTON_SECONDARY, CARD, LINK,
+    action_error, field_error, page_resource, signed_in, use_session, Badge, ErrorBox, FormError,
+    Loading, PageHeader, SubmitButton, TextField, Tone, BUTTON_DANGER, BUTTON_SECONDARY, CARD,
+    LINK,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -120,7 +121,7 @@ pub fn LoginPage() -> impl IntoView {
 pub fn ApiKeysPage() -> impl IntoView {
     let issue = ServerAction::<IssueApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
-    let keys = Resource::new_blocking(
+    let keys = page_resource(
         move || (issue.version().get(), revoke.version().get()),
         |_| api_keys(),
     );

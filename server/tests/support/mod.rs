@@ -45,12 +45,11 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// Starts a fraud engine on a free port of the current runtime.
-pub async fn start_fraud_engine(stop: CancellationToken) -> SocketAddr {
+/// Starts a fraud engine on a free port of the current runtime, keeping its baselines
+/// in the given NATS.
+pub async fn start_fraud_engine(nats_url: &str, stop: CancellationToken) -> SocketAddr {
     let fraud_server = fraud::startup::FraudServer::build(
-        fraud::settings::Settings {
-            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        },
+        fraud::settings::Settings::development(SocketAddr::from(([127, 0, 0, 1], 0)), nats_url),
         stop,
     )
     .await
@@ -101,7 +100,7 @@ impl TestApp {
         let postgres = Postgres::start().await;
         let nats = NatsServer::start().await;
         let fraud_stop = CancellationToken::new();
-        let fraud_address = start_fraud_engine(fraud_stop.clone()).await;
+        let fraud_address = start_fraud_engine(&nats.url(), fraud_stop.clone()).await;
         let stop = CancellationToken::new();
         let address =
             start_web_server(&postgres.url, &nats.url(), fraud_address, &[], stop.clone()).await;

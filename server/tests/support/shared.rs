@@ -74,7 +74,7 @@ impl SharedServices {
     async fn start_services(runtime: tokio::runtime::Handle) -> Self {
         super::init_tracing();
         let (postgres, nats) = tokio::join!(Postgres::start(), NatsServer::start());
-        let fraud_address = super::start_fraud_engine(CancellationToken::new()).await;
+        let fraud_address = super::start_fraud_engine(&nats.url(), CancellationToken::new()).await;
         let admin = PgPoolOptions::new()
             .max_connections(4)
             .connect(&postgres.url)

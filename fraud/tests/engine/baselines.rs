@@ -1,0 +1,102 @@
+//! The shared baselines: they outlive an engine, survive concurrent engines, and never
+//! hold a raw fingerprint.
+
+use crate::helpers::{Access, Engine, Nats, LAPTOP};
+use fraud::{
+    baselines::{BaselineStore, FingerprintHasher},
+    settings::DEVELOPMENT_FINGERPRINT_KEY,
+};
+use uuid::Uuid;
+
+const HOME: &str = "203.0.113.20";
+
+#[tokio::test]
+async fn a_new_engine_on_the_same_nats_knows_the_old_baseline() {
+    let nats = Nats::start().await;
+    let guest = Uuid::from_u128(1);
+    let first = Engine::start(&nats).await;
+    first.score(&Access::by(guest, "phone", HOME)).await;
+    first.stop();
+    drop(first);
+
+    let second = Engine::start(&nats).await;
+    let laptop = second
+        .score(
+            &Access::by(guest, "laptop", "198.51.100.4")
+                .agent(LAPTOP)
+                .at(60),
+        )
+        .await;
+    assert!(laptop.has("fingerprint_mismatch"), "{laptop:?}");
+    assert!(laptop.has("new_network"), "{laptop:?}");
+    let phone = second
+        .score(&Access::by(guest, "phone", HOME).at(120))
+        .await;
+    assert!(phone.0.reasons.is_empty(), "{phone:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_engines_updating_the_same_guest_at_once_lose_no_update() {
+    let nats = Nats::start().await;
+    let (one, two) = tokio::join!(Engine::start(&nats), Engine::start(&nats));
+    let guest = Uuid::from_u128(1);
+    let per_engine: i64 = 15;
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..per_engine {
+        for (engine, offset) in [(&one, 0), (&two, per_engine)] {
+            // Hours apart, so no access counts as a burst.
+            let request = Access::by(guest, "phone", HOME)
+                .at((i + offset) * 60)
+                .request();
+            let mut client = engine.client.clone();
+            calls.spawn(async move { client.score(request).await });
+        }
+    }
+    // Meanwhile one device opens many guests' links through both engines.
+    for g in 0..12u128 {
+        let engine = if g % 2 == 0 { &one } else { &two };
+        let request = Access::by(Uuid::from_u128(100 + g), "shared-kiosk", HOME).request();
+        let mut client = engine.client.clone();
+        calls.spawn(async move { client.score(request).await });
+    }
+    for result in calls.join_all().await {
+        result.expect("every concurrent Score succeeds");
+    }
+
+    let baseline = nats.bucket_value(&BaselineStore::guest_key(guest)).await;
+    let accesses = baseline["recent_accesses"].as_array().expect("accesses");
+    assert_eq!(accesses.len(), 2 * per_engine as usize, "{baseline}");
+
+    let device = FingerprintHasher::new(DEVELOPMENT_FINGERPRINT_KEY.into()).device("shared-kiosk");
+    let guests = nats.bucket_value(&BaselineStore::device_key(&device)).await;
+    assert_eq!(guests["guests"].as_array().expect("guests").len(), 12);
+}
+
+#[tokio::test]
+async fn fingerprints_are_stored_only_as_keyed_hashes() {
+    let nats = Nats::start().await;
+    let engine = Engine::start(&nats).await;
+    let raw = "fp-8c1d77e2-raw-browser-fingerprint";
+    for guest in 1..=3 {
+        engine
+            .score(&Access::by(Uuid::from_u128(guest), raw, HOME).at(guest as i64))
+            .await;
+    }
+    let contents = nats.bucket_contents().await;
+    assert!(!contents.is_empty());
+    for (key, value) in &contents {
+        assert!(!key.contains(raw), "raw fingerprint in key {key}");
+        assert!(!value.contains(raw), "raw fingerprint in {key}: {value}");
+    }
+    let keyed = FingerprintHasher::new(DEVELOPMENT_FINGERPRINT_KEY.into()).device(raw);
+    assert!(
+        contents
+            .iter()
+            .any(|(key, _)| *key == BaselineStore::device_key(&keyed)),
+        "the device is stored under its keyed hash: {contents:?}"
+    );
+    let baseline = nats
+        .bucket_value(&BaselineStore::guest_key(Uuid::from_u128(1)))
+        .await;
+    assert_eq!(baseline["trusted_device"], keyed.as_str());
+}

@@ -1,0 +1,6 @@
+//! The fraud engine end to end: a real NATS JetStream, real gRPC servers, a tonic client.
+
+mod baselines;
+mod helpers;
+mod heuristics;
+mod scenarios;
