@@ -124,9 +124,20 @@ fn signing_keyring(settings: &Settings) -> anyhow::Result<Keyring> {
     Ok(keyring)
 }
 
+/// The Leptos routes of [`App`], generated once per process. Generating them renders
+/// the app with resource loading switched off process-wide (a global flag in
+/// leptos_server, leptos-rs/leptos#4773), so a second generation while another router
+/// in the same process is rendering a page (several servers in one test process) can
+/// leave that page's resources pending forever.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole HTTP surface. Builds no connections: give it any state.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let leptos_options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(health::healthz))
