@@ -4,6 +4,10 @@
 //! One module per concern; server-only parts (database, NATS, gRPC) sit behind `ssr`
 //! so they never reach the browser.
 
+// The page views (the guest table above all) nest deeper than the default limit of
+// 128 when the release build computes their layout.
+#![recursion_limit = "256"]
+
 pub mod access;
 pub mod api_docs;
 pub mod components;
