@@ -155,10 +155,16 @@ mod ssr {
         }
     }
 
+    impl AppError {
+        /// The HTTP status code of the error, typed.
+        pub fn http_status(&self) -> StatusCode {
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+
     impl IntoResponse for AppError {
         fn into_response(self) -> Response {
-            let status =
-                StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let status = self.http_status();
             let mut body = serde_json::json!({
                 "error": { "code": self.code(), "message": self.to_string() }
             });

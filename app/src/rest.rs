@@ -82,16 +82,21 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(address)| address.ip()),
-        ))
+        Ok(Self::of(parts))
     }
 }
 
 impl ClientIp {
+    /// The peer address of a request (server functions read it from their `Parts`).
+    pub fn of(parts: &Parts) -> Self {
+        Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(address)| address.ip()),
+        )
+    }
+
     /// Rate-limit key of this client for one route family.
     pub fn key(&self, route: &str) -> String {
         match self.0 {

@@ -15,7 +15,7 @@ use leptos::prelude::*;
 pub async fn open_invitation(token: String) -> Result<OpenedInvitation, AppError> {
     let opened = ssr::open(&token).await;
     if let Err(error) = &opened {
-        ssr::set_status(error);
+        crate::server_fns::set_status(error);
     }
     opened
 }
@@ -30,47 +30,20 @@ pub(crate) mod ssr {
         rest::ClientIp,
         state::AppState,
     };
-    use axum::{
-        extract::FromRequestParts,
-        http::{header, request::Parts, StatusCode},
-    };
+    use axum::http::request::Parts;
     use chrono::{DateTime, Utc};
-    use leptos::prelude::use_context;
 
     /// The application state, the request and its client address, for the server
     /// function being run (or the page being rendered).
-    pub(crate) async fn request() -> Result<(AppState, Parts, ClientIp), AppError> {
-        let state = use_context::<AppState>().ok_or(AppError::Internal)?;
-        let mut parts = use_context::<Parts>().ok_or(AppError::Internal)?;
-        let client = match ClientIp::from_request_parts(&mut parts, &state).await {
-            Ok(client) => client,
-            Err(never) => match never {},
-        };
+    pub(crate) fn request() -> Result<(AppState, Parts, ClientIp), AppError> {
+        let (state, parts) = crate::server_fns::request()?;
+        let client = ClientIp::of(&parts);
         Ok((state, parts, client))
-    }
-
-    /// Whether the request is a plain HTML form post (no wasm): browsers ask for HTML,
-    /// the server-function client asks for JSON.
-    pub(crate) fn is_plain_form_post(parts: &Parts) -> bool {
-        parts
-            .headers
-            .get(header::ACCEPT)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/html"))
-    }
-
-    /// Gives the response being built the status of `error`.
-    pub(crate) fn set_status(error: &AppError) {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(
-                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            );
-        }
     }
 
     /// Opens the link for the current request.
     pub(crate) async fn open(token: &str) -> Result<OpenedInvitation, AppError> {
-        let (state, parts, client) = request().await?;
+        let (state, parts, client) = request()?;
         limit(&state, client)?;
         let mut access = open_link(&state, token, &facts(client, &parts.headers)).await?;
         if let Some(rsvp) = access.rsvp.as_mut() {
@@ -99,25 +72,8 @@ pub(crate) mod ssr {
 
     #[cfg(test)]
     mod tests {
-        use super::{is_plain_form_post, local_time};
-        use axum::http::{header, Request};
+        use super::local_time;
         use chrono::{TimeZone, Utc};
-
-        #[test]
-        fn browsers_posting_a_form_ask_for_html_and_the_server_function_client_for_json() {
-            let parts = |accept: &str| {
-                Request::builder()
-                    .header(header::ACCEPT, accept)
-                    .body(())
-                    .expect("request")
-                    .into_parts()
-                    .0
-            };
-            assert!(is_plain_form_post(&parts(
-                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-            )));
-            assert!(!is_plain_form_post(&parts("application/json")));
-        }
 
         #[test]
         fn times_are_written_in_the_events_time_zone() {

@@ -87,19 +87,24 @@ pub async fn attach_signals(
     Ok(updated == 1)
 }
 
-/// The guest and event behind an invitation.
-pub async fn guest_and_event(
-    pool: &PgPool,
-    invitation: &Invitation,
-) -> Result<(GuestView, EventView), AppError> {
-    let guest: GuestView = sqlx::query_as(
+/// The guest behind an invitation, with their effective plus-one limit.
+pub async fn guest(pool: &PgPool, invitation: &Invitation) -> Result<GuestView, AppError> {
+    sqlx::query_as(
         "SELECT g.id, g.name, COALESCE(g.max_plus_ones, e.default_max_plus_ones) AS max_plus_ones
          FROM guests g JOIN events e ON e.id = g.event_id WHERE g.id = $1",
     )
     .bind(invitation.guest_id)
     .fetch_optional(pool)
     .await?
-    .ok_or_else(crate::invitations::resolve::unknown)?;
+    .ok_or_else(crate::invitations::resolve::unknown)
+}
+
+/// The guest and event behind an invitation.
+pub async fn guest_and_event(
+    pool: &PgPool,
+    invitation: &Invitation,
+) -> Result<(GuestView, EventView), AppError> {
+    let guest = guest(pool, invitation).await?;
     let event: EventView = sqlx::query_as(
         "SELECT id, name, starts_at AS event_date, time_zone, venue, description, rsvp_deadline
          FROM events WHERE id = $1",

@@ -287,7 +287,7 @@ pub async fn remove_event(id: Uuid) -> Result<(), AppError> {
 }
 
 #[cfg(feature = "ssr")]
-use crate::hosts::server_fns::ssr::{finish, request};
+use crate::{hosts::server_fns::ssr::finish, server_fns::request};
 
 #[cfg(feature = "ssr")]
 mod ssr {
@@ -305,17 +305,7 @@ mod ssr {
 
     /// When an event starts, in its own time zone.
     pub fn starts_display(event: &Event) -> String {
-        match event.time_zone.parse::<Tz>() {
-            Ok(tz) => event
-                .event_date
-                .with_timezone(&tz)
-                .format("%a %-d %b %Y, %H:%M")
-                .to_string(),
-            Err(_) => event
-                .event_date
-                .format("%a %-d %b %Y, %H:%M UTC")
-                .to_string(),
-        }
+        crate::guests::server_fns::ssr::local_time(event.event_date, &event.time_zone)
     }
 
     /// A stored event as the edit form shows it.

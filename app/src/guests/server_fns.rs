@@ -85,7 +85,7 @@ pub struct ImportOutcome {
 pub async fn get_event_overview(event_id: Uuid) -> Result<EventOverview, AppError> {
     answer(async move {
         let host = crate::hosts::auth::require_host().await?;
-        let state = ssr::state()?;
+        let state = crate::server_fns::state()?;
         let event = crate::events::store::get(&state.pool, host.id, event_id).await?;
         Ok(ssr::overview(event))
     })
@@ -102,7 +102,7 @@ pub async fn get_guest_table(
 ) -> Result<GuestTable, AppError> {
     answer(async move {
         let host = crate::hosts::auth::require_host().await?;
-        let state = ssr::state()?;
+        let state = crate::server_fns::state()?;
         let status = match status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(raw) => Some(super::GuestStatus::parse(raw).ok_or_else(|| {
@@ -154,7 +154,7 @@ pub async fn add_guest(
 ) -> Result<Guest, AppError> {
     answer(async move {
         let host = crate::hosts::auth::require_host().await?;
-        let state = ssr::state()?;
+        let state = crate::server_fns::state()?;
         let draft = ssr::draft(&name, &email, &phone, &max_plus_ones)?;
         let guest = super::store::insert(&state.pool, host.id, event_id, &draft).await?;
         tracing::info!(%event_id, guest_id = %guest.id, "guest added");
@@ -175,7 +175,7 @@ pub async fn edit_guest(
 ) -> Result<Guest, AppError> {
     answer(async move {
         let host = crate::hosts::auth::require_host().await?;
-        let state = ssr::state()?;
+        let state = crate::server_fns::state()?;
         let draft = ssr::draft(&name, &email, &phone, &max_plus_ones)?;
         super::store::update(&state.pool, host.id, event_id, guest_id, &draft).await
     })
@@ -187,7 +187,7 @@ pub async fn edit_guest(
 pub async fn remove_guest(event_id: Uuid, guest_id: Uuid) -> Result<(), AppError> {
     answer(async move {
         let host = crate::hosts::auth::require_host().await?;
-        let state = ssr::state()?;
+        let state = crate::server_fns::state()?;
         super::store::delete(&state.pool, host.id, event_id, guest_id).await?;
         tracing::info!(%event_id, %guest_id, "guest removed");
         Ok(())
@@ -205,7 +205,7 @@ pub async fn import_guests(
 ) -> Result<ImportOutcome, AppError> {
     answer(async move {
         let host = crate::hosts::auth::require_host().await?;
-        let state = ssr::state()?;
+        let state = crate::server_fns::state()?;
         let checked = super::import::check(&state.pool, host.id, event_id, csv.as_bytes()).await?;
         let rows: Vec<ImportRow> = checked.rows.iter().map(ssr::import_row).collect();
         let write = match mode {
@@ -234,15 +234,15 @@ pub async fn import_guests(
 
 /// Server-only helpers of these functions.
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use super::{EventOverview, ImportRow};
     use crate::{
         error::AppError,
         events::Event,
         guests::{csv::CsvRow, fields::GuestDraft},
-        state::AppState,
+        server_fns,
     };
-    use axum::http::{header, request::Parts, StatusCode};
+    use axum::http::request::Parts;
     use chrono::{DateTime, Utc};
     use std::future::Future;
 
@@ -253,27 +253,13 @@ mod ssr {
     pub async fn answer<T>(work: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
         let result = work.await;
         if let Err(error) = &result {
-            let wants_html = leptos::prelude::use_context::<Parts>().is_some_and(|parts| {
-                parts
-                    .headers
-                    .get(header::ACCEPT)
-                    .and_then(|value| value.to_str().ok())
-                    .is_some_and(|accept| accept.contains("text/html"))
-            });
-            let response = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
-            if let (Some(response), false) = (response, wants_html) {
-                response.set_status(
-                    StatusCode::from_u16(error.status())
-                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                );
+            let wants_html = leptos::prelude::use_context::<Parts>()
+                .is_some_and(|parts| server_fns::wants_html(&parts));
+            if !wants_html {
+                server_fns::set_status(error);
             }
         }
         result
-    }
-
-    /// The application state of the request.
-    pub fn state() -> Result<AppState, AppError> {
-        leptos::prelude::use_context::<AppState>().ok_or(AppError::Internal)
     }
 
     /// `at` written out in `time_zone` (UTC, said so, when the zone is unknown).

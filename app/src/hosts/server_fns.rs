@@ -20,7 +20,7 @@ pub const HOME: &str = "/events";
 pub async fn current_host() -> Result<Option<HostProfile>, AppError> {
     ssr::finish(
         async {
-            let (state, parts) = ssr::request()?;
+            let (state, parts) = crate::server_fns::request()?;
             match super::auth::authenticate(&parts.headers, &state).await {
                 Ok(host) => Ok(super::store::host_by_id(&state.pool, host.id).await?),
                 Err(AppError::Unauthenticated) => Ok(None),
@@ -40,9 +40,9 @@ pub async fn sign_up(
 ) -> Result<HostProfile, AppError> {
     ssr::finish(
         async {
-            let (state, parts) = ssr::request()?;
+            let (state, parts) = crate::server_fns::request()?;
             super::auth::require_same_origin(&parts.method, &parts.headers)?;
-            super::rest::limit(&state, ssr::client(&parts), "signup")?;
+            super::rest::limit(&state, crate::rest::ClientIp::of(&parts), "signup")?;
             let request = super::SignupRequest {
                 email,
                 name,
@@ -61,9 +61,9 @@ pub async fn sign_up(
 pub async fn log_in(email: String, password: String) -> Result<HostProfile, AppError> {
     ssr::finish(
         async {
-            let (state, parts) = ssr::request()?;
+            let (state, parts) = crate::server_fns::request()?;
             super::auth::require_same_origin(&parts.method, &parts.headers)?;
-            super::rest::limit(&state, ssr::client(&parts), "login")?;
+            super::rest::limit(&state, crate::rest::ClientIp::of(&parts), "login")?;
             let request = super::LoginRequest { email, password };
             let host = super::rest::check_credentials(&state, request).await?;
             ssr::start_session(&state, host.id).await?;
@@ -79,7 +79,7 @@ pub async fn log_in(email: String, password: String) -> Result<HostProfile, AppE
 pub async fn log_out() -> Result<(), AppError> {
     ssr::finish(
         async {
-            let (state, parts) = ssr::request()?;
+            let (state, parts) = crate::server_fns::request()?;
             let cookie = super::rest::close_session(&state, &parts.headers).await?;
             ssr::set_cookie(&cookie)?;
             leptos_axum::redirect("/login");
@@ -95,7 +95,7 @@ pub async fn issue_api_key(name: String) -> Result<NewApiKey, AppError> {
     ssr::finish(
         async {
             let host = super::auth::require_host().await?;
-            let (state, _) = ssr::request()?;
+            let (state, _) = crate::server_fns::request()?;
             super::rest::issue_api_key(&state, host.id, &name).await
         }
         .await,
@@ -108,7 +108,7 @@ pub async fn api_keys() -> Result<Vec<ApiKeySummary>, AppError> {
     ssr::finish(
         async {
             let host = super::auth::require_host().await?;
-            let (state, _) = ssr::request()?;
+            let (state, _) = crate::server_fns::request()?;
             Ok(super::store::list_api_keys(&state.pool, host.id).await?)
         }
         .await,
@@ -121,7 +121,7 @@ pub async fn revoke_api_key(id: Uuid) -> Result<(), AppError> {
     ssr::finish(
         async {
             let host = super::auth::require_host().await?;
-            let (state, _) = ssr::request()?;
+            let (state, _) = crate::server_fns::request()?;
             super::rest::revoke_key(&state, host.id, id).await
         }
         .await,
@@ -131,13 +131,9 @@ pub async fn revoke_api_key(id: Uuid) -> Result<(), AppError> {
 /// Server-side helpers of the dashboard's server functions (used by `events` too).
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
-    use crate::{error::AppError, rest::ClientIp, state::AppState};
-    use axum::{
-        extract::ConnectInfo,
-        http::{header, request::Parts, HeaderValue, StatusCode},
-    };
+    use crate::{error::AppError, server_fns, state::AppState};
+    use axum::http::{header, request::Parts, HeaderValue};
     use leptos::prelude::use_context;
-    use std::net::SocketAddr;
     use uuid::Uuid;
 
     /// Passes a server function's result through, giving a failure its own HTTP status
@@ -147,45 +143,13 @@ pub(crate) mod ssr {
     pub(crate) fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         if let Err(error) = &result {
             let called_over_http = use_context::<Parts>().is_some_and(|parts| {
-                parts.uri.path().starts_with("/api/fn/") && !accepts_html(&parts)
+                parts.uri.path().starts_with("/api/fn/") && !server_fns::wants_html(&parts)
             });
             if called_over_http {
-                if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                    response.set_status(
-                        StatusCode::from_u16(error.status())
-                            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                    );
-                }
+                server_fns::set_status(error);
             }
         }
         result
-    }
-
-    /// Whether the request asks for HTML, as a browser's plain form post does (the
-    /// server-function client asks for JSON).
-    fn accepts_html(parts: &Parts) -> bool {
-        parts
-            .headers
-            .get(header::ACCEPT)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/html"))
-    }
-
-    /// The application state and the request of the running server function.
-    pub fn request() -> Result<(AppState, Parts), AppError> {
-        let state = use_context::<AppState>().ok_or(AppError::Internal)?;
-        let parts = use_context::<Parts>().ok_or(AppError::Internal)?;
-        Ok((state, parts))
-    }
-
-    /// The client address of the request, for rate limits.
-    pub fn client(parts: &Parts) -> ClientIp {
-        ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(address)| address.ip()),
-        )
     }
 
     /// Adds a `Set-Cookie` header to the server function's response.

@@ -23,18 +23,20 @@ pub(crate) fn unknown() -> AppError {
     AppError::NotFound("this invitation link is not valid".into())
 }
 
+/// The answer for a token that is not shaped like one of ours.
+fn malformed() -> AppError {
+    AppError::bad_request("malformed_token", "this is not an invitation link")
+}
+
 /// Resolves a live invitation (active or used) from a raw token.
 pub async fn live_invitation(state: &AppState, raw: &str) -> Result<Invitation, AppError> {
-    let unverified = token::parse_format(raw)
-        .map_err(|_| AppError::bad_request("malformed_token", "this is not an invitation link"))?;
+    let unverified = token::parse_format(raw).map_err(|_| malformed())?;
     let now = Utc::now();
     let claims = state
         .keyring
         .verify(&unverified, now)
         .map_err(|error| match error {
-            TokenError::Malformed => {
-                AppError::bad_request("malformed_token", "this is not an invitation link")
-            }
+            TokenError::Malformed => malformed(),
             TokenError::BadSignature => unknown(),
         })?;
     let invitation = store::by_id(&state.pool, claims.token_id)
@@ -54,14 +56,10 @@ pub async fn live_invitation(state: &AppState, raw: &str) -> Result<Invitation, 
             code: "link_revoked".into(),
             message: "this invitation link was withdrawn; ask your host for a new one".into(),
         }),
-        LinkStatus::Expired => Err(AppError::Gone {
+        LinkStatus::Active | LinkStatus::Used if !claims.is_expired(now) => Ok(invitation),
+        LinkStatus::Active | LinkStatus::Used | LinkStatus::Expired => Err(AppError::Gone {
             code: "link_expired".into(),
             message: "this invitation link has expired".into(),
         }),
-        LinkStatus::Active | LinkStatus::Used if claims.is_expired(now) => Err(AppError::Gone {
-            code: "link_expired".into(),
-            message: "this invitation link has expired".into(),
-        }),
-        LinkStatus::Active | LinkStatus::Used => Ok(invitation),
     }
 }

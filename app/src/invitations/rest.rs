@@ -44,7 +44,7 @@ pub async fn issue_link(
     guest_id: Uuid,
     expires_at: Option<DateTime<Utc>>,
 ) -> Result<IssuedLink, AppError> {
-    let guest = crate::guests::store::get(&state.pool, host_id, event_id, guest_id).await?;
+    // The guest is checked (404) under a lock by `insert_rotating`.
     let event = crate::events::store::get(&state.pool, host_id, event_id).await?;
     let now = Utc::now();
     let expires_at = expires_at
@@ -57,13 +57,13 @@ pub async fn issue_link(
         ));
     }
     let id = Uuid::new_v4();
-    let (token, claims) = state.keyring.issue(id, guest.id, event.id, expires_at);
+    let (token, claims) = state.keyring.issue(id, guest_id, event.id, expires_at);
     store::insert_rotating(
         &state.pool,
         id,
         host_id,
         event.id,
-        guest.id,
+        guest_id,
         &super::token::hash_for_lookup(&token),
         claims.key_id.as_str(),
         claims.expires_at,

@@ -19,7 +19,7 @@ use uuid::Uuid;
 pub async fn issue_guest_link(event_id: Uuid, guest_id: Uuid) -> Result<IssuedLink, AppError> {
     answer(async move {
         let host = crate::hosts::auth::require_host().await?;
-        let state = use_context::<crate::state::AppState>().ok_or(AppError::Internal)?;
+        let state = crate::server_fns::state()?;
         let link = super::rest::issue_link(&state, host.id, event_id, guest_id, None).await?;
         tracing::info!(%event_id, %guest_id, link_id = %link.id, "invitation link issued");
         Ok(link)
@@ -36,7 +36,7 @@ pub async fn revoke_guest_link(
 ) -> Result<(), AppError> {
     answer(async move {
         let host = crate::hosts::auth::require_host().await?;
-        let state = use_context::<crate::state::AppState>().ok_or(AppError::Internal)?;
+        let state = crate::server_fns::state()?;
         if super::store::revoke(&state.pool, host.id, event_id, guest_id, link_id).await? {
             tracing::info!(%event_id, %guest_id, %link_id, "invitation link revoked");
             Ok(())

@@ -80,7 +80,7 @@ pub async fn submit_answer(
     request: &RsvpRequest,
 ) -> Result<(RsvpOutcome, bool), AppError> {
     let invitation = resolve::live_invitation(state, token).await?;
-    let (guest, _) = access::store::guest_and_event(&state.pool, &invitation).await?;
+    let guest = access::store::guest(&state.pool, &invitation).await?;
     let valid = validate(request, guest.max_plus_ones)?;
     let (rsvp, created) = store::submit(&state.pool, &invitation, &valid).await?;
     tracing::info!(rsvp_id = %rsvp.id, response = rsvp.response.as_str(), "answer recorded");

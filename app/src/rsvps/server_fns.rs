@@ -24,8 +24,8 @@ pub async fn submit_rsvp(
         rsvps::{rest::submit_answer, RsvpRequest},
     };
 
-    let (state, parts, client) = ssr::request().await?;
-    let plain_form_post = ssr::is_plain_form_post(&parts);
+    let (state, parts, client) = ssr::request()?;
+    let plain_form_post = crate::server_fns::wants_html(&parts);
     let saved = async {
         limit(&state, client)?;
         let request = RsvpRequest {
@@ -45,7 +45,7 @@ pub async fn submit_rsvp(
         Ok(_) if plain_form_post => leptos_axum::redirect(&format!("/i/{token}?saved=1")),
         // A plain form post is sent back to the page with the error (a redirect); the
         // server-function client gets the error's own status.
-        Err(error) if !plain_form_post => ssr::set_status(error),
+        Err(error) if !plain_form_post => crate::server_fns::set_status(error),
         _ => {}
     }
     saved
