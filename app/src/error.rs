@@ -40,6 +40,10 @@ pub enum AppError {
     /// The address exists but does not take this HTTP method (405).
     #[error("this address does not take this method")]
     MethodNotAllowed,
+    /// An RSVP refused because the fraud engine scored it in the block band (403). No
+    /// answer was recorded; the link stays active.
+    #[error("we could not confirm this answer; please contact your host")]
+    Blocked { fraud: crate::fraud::FraudVerdict },
     /// Too many attempts; retry after this many seconds (429).
     #[error("too many attempts; try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
@@ -88,6 +92,7 @@ impl AppError {
             Self::Unauthenticated => "unauthenticated",
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden(_) => "forbidden",
+            Self::Blocked { .. } => "rsvp_blocked",
             Self::NotFound(_) => "not_found",
             Self::PayloadTooLarge => "payload_too_large",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -103,7 +108,7 @@ impl AppError {
             Self::Invalid { field: Some(_), .. } => 422,
             Self::Invalid { field: None, .. } => 400,
             Self::Unauthenticated | Self::InvalidCredentials => 401,
-            Self::Forbidden(_) => 403,
+            Self::Forbidden(_) | Self::Blocked { .. } => 403,
             Self::NotFound(_) => 404,
             Self::Gone { .. } => 410,
             Self::Conflict { .. } => 409,
@@ -173,6 +178,11 @@ mod ssr {
             } = &self
             {
                 body["error"]["field"] = serde_json::Value::String(field.clone());
+            }
+            // A blocked answer also says so at the top level, with the verdict.
+            if let Self::Blocked { fraud } = &self {
+                body["blocked"] = serde_json::Value::Bool(true);
+                body["fraud"] = serde_json::to_value(fraud).unwrap_or_default();
             }
             let mut response = (status, Json(body)).into_response();
             if let Self::RateLimited { retry_after_secs } = self {

@@ -13,12 +13,15 @@ pub mod api_docs;
 pub mod components;
 pub mod error;
 pub mod events;
+pub mod fraud;
 pub mod guests;
 pub mod hosts;
 pub mod invitations;
 pub mod rsvps;
 pub mod stack_check;
 
+#[cfg(feature = "ssr")]
+pub mod outbox;
 #[cfg(feature = "ssr")]
 pub mod rate_limit;
 #[cfg(feature = "ssr")]

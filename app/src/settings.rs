@@ -51,6 +51,12 @@ pub struct Settings {
     pub health_check_timeout: Duration,
     /// Public address of the site, used in invitation links (`GUESTGUARD_PUBLIC_URL`).
     pub public_url: String,
+    /// How long an RSVP waits for its fraud score before it is recorded unscored
+    /// (`GUESTGUARD_FRAUD_DEADLINE_MS`, 250 by default).
+    pub fraud_deadline: Duration,
+    /// How long a link opening waits for the page's browser signals before it is sent
+    /// for scoring without them (`GUESTGUARD_SIGNALS_GRACE_MS`, 3000 by default).
+    pub signals_grace: Duration,
 }
 
 /// A signing key rotated out, still accepted until `valid_until`.
@@ -102,18 +108,23 @@ impl Settings {
             }
         }
 
-        let health_check_timeout = match lookup("GUESTGUARD_HEALTH_TIMEOUT_MS") {
-            None => Duration::from_millis(1_000),
+        // A duration in milliseconds, within bounds.
+        let millis = |name: &'static str, default: u64, max: u64| match lookup(name) {
+            None => Ok(Duration::from_millis(default)),
             Some(raw) => raw
                 .parse::<u64>()
                 .ok()
-                .filter(|ms| (1..=60_000).contains(ms))
+                .filter(|ms| *ms <= max)
                 .map(Duration::from_millis)
                 .ok_or(SettingsError::Invalid {
-                    name: "GUESTGUARD_HEALTH_TIMEOUT_MS",
-                    reason: "expected milliseconds between 1 and 60000".into(),
-                })?,
+                    name,
+                    reason: format!("expected milliseconds between 0 and {max}"),
+                }),
         };
+        let health_check_timeout =
+            millis("GUESTGUARD_HEALTH_TIMEOUT_MS", 1_000, 60_000)?.max(Duration::from_millis(1));
+        let fraud_deadline = millis("GUESTGUARD_FRAUD_DEADLINE_MS", 250, 10_000)?;
+        let signals_grace = millis("GUESTGUARD_SIGNALS_GRACE_MS", 3_000, 60_000)?;
 
         let previous_signing_key = match lookup("GUESTGUARD_PREVIOUS_SIGNING_KEY") {
             None => None,
@@ -164,6 +175,8 @@ impl Settings {
             signing_key: signing_key.into(),
             signing_key_id: lookup("GUESTGUARD_SIGNING_KEY_ID").unwrap_or_else(|| "k1".into()),
             health_check_timeout,
+            fraud_deadline,
+            signals_grace,
         })
     }
 

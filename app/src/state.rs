@@ -30,4 +30,7 @@ pub struct AppState {
     pub keyring: crate::invitations::token::Keyring,
     /// Per-client attempt counters of sensitive routes.
     pub rate_limiter: crate::rate_limit::RateLimiter,
+    /// Rung after a commit that queued due events, so the outbox relay publishes them
+    /// at once instead of at its next poll.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }

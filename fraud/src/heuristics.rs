@@ -108,12 +108,27 @@ impl Default for ScoringSettings {
 }
 
 /// How risky an access is, by score band.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum RiskBand {
     Low,
     Medium,
     High,
     Block,
+}
+
+impl RiskBand {
+    /// The band's stable name in events: `low`, `medium`, `high` or `block`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Block => "block",
+        }
+    }
 }
 
 /// A device, known only by the keyed hash of its browser fingerprint.
@@ -138,6 +153,9 @@ impl DeviceKey {
 /// One access to a guest's invitation (a page opening or an RSVP), as scored.
 #[derive(Clone, Debug)]
 pub struct AccessAttempt {
+    /// The access log entry this attempt is, when the caller has one; recording the
+    /// same entry twice in a baseline has one effect.
+    pub access_id: Option<Uuid>,
     pub guest_id: Uuid,
     pub accessed_at: DateTime<Utc>,
     pub ip: Option<IpAddr>,
@@ -159,6 +177,10 @@ pub struct GuestBaseline {
     pub responded: bool,
     /// Times of the most recent accesses, oldest first (bounded).
     pub recent_accesses: Vec<DateTime<Utc>>,
+    /// Access log ids of the most recent recorded accesses, oldest first (bounded like
+    /// [`Self::recent_accesses`]), so a redelivered access is recorded once.
+    #[serde(default)]
+    pub recent_access_ids: Vec<Uuid>,
 }
 
 /// The guests whose links one device opened (bounded, most recent last).
@@ -348,12 +370,26 @@ pub fn is_automation(user_agent: &str) -> bool {
 
 /// Records an access in a guest's baseline: its time (bounded), and, when the access is
 /// low risk, the trusted device and network (set by the first one, confirmed by an RSVP).
+///
+/// An access whose id the baseline already holds changes nothing, so a redelivered
+/// access is recorded once.
 pub fn remember_access(
     baseline: &mut GuestBaseline,
     attempt: &AccessAttempt,
-    assessment: &Assessment,
+    band: RiskBand,
     settings: &ScoringSettings,
 ) {
+    if let Some(access_id) = attempt.access_id {
+        if baseline.recent_access_ids.contains(&access_id) {
+            return;
+        }
+        baseline.recent_access_ids.push(access_id);
+        let excess = baseline
+            .recent_access_ids
+            .len()
+            .saturating_sub(settings.recent_access_limit);
+        baseline.recent_access_ids.drain(..excess);
+    }
     let position = baseline
         .recent_accesses
         .partition_point(|at| *at <= attempt.accessed_at);
@@ -366,7 +402,7 @@ pub fn remember_access(
         .saturating_sub(settings.recent_access_limit);
     baseline.recent_accesses.drain(..excess);
 
-    let low_risk = assessment.band == RiskBand::Low;
+    let low_risk = band == RiskBand::Low;
     if low_risk && (baseline.trusted_device.is_none() || attempt.is_rsvp) {
         if let Some(device) = &attempt.device {
             baseline.trusted_device = Some(device.clone());
@@ -377,7 +413,7 @@ pub fn remember_access(
             baseline.trusted_ip = Some(ip.to_canonical());
         }
     }
-    if attempt.is_rsvp && assessment.band < RiskBand::Block {
+    if attempt.is_rsvp && band < RiskBand::Block {
         baseline.responded = true;
     }
 }
@@ -406,6 +442,7 @@ mod tests {
 
     fn attempt(device_name: &str, ip: &str) -> AccessAttempt {
         AccessAttempt {
+            access_id: None,
             guest_id: Uuid::from_u128(1),
             accessed_at: at(0),
             ip: Some(ip.parse().expect("ip")),
@@ -636,11 +673,11 @@ mod tests {
             flagged: true,
             reasons: vec![],
         };
-        remember_access(&mut fresh, &access, &risky, &settings);
+        remember_access(&mut fresh, &access, risky.band, &settings);
         assert_eq!(fresh.trusted_device, None);
         assert_eq!(fresh.recent_accesses, [at(0)]);
         let calm = run(&access, &fresh);
-        remember_access(&mut fresh, &access, &calm, &settings);
+        remember_access(&mut fresh, &access, calm.band, &settings);
         assert_eq!(fresh.trusted_device, device("phone"));
     }
 
@@ -651,7 +688,7 @@ mod tests {
         let mut rsvp = attempt("phone", "203.0.113.99");
         rsvp.is_rsvp = true;
         let calm = run(&rsvp, &known);
-        remember_access(&mut known, &rsvp, &calm, &settings);
+        remember_access(&mut known, &rsvp, calm.band, &settings);
         assert!(known.responded);
         assert_eq!(known.trusted_ip, Some("203.0.113.99".parse().expect("ip")));
     }
@@ -667,7 +704,7 @@ mod tests {
         for minute in 0..5 {
             let mut access = attempt("phone", "203.0.113.7");
             access.accessed_at = at(minute);
-            remember_access(&mut history, &access, &calm, &settings);
+            remember_access(&mut history, &access, calm.band, &settings);
         }
         assert_eq!(history.recent_accesses, [at(2), at(3), at(4)]);
 
@@ -676,5 +713,51 @@ mod tests {
             remember_device_guest(&mut devices, Uuid::from_u128(guest), 2);
         }
         assert_eq!(devices.guests, [Uuid::from_u128(3), Uuid::from_u128(2)]);
+    }
+    #[test]
+    fn recording_the_same_access_twice_has_one_effect() {
+        let settings = ScoringSettings::default();
+        let mut history = GuestBaseline::default();
+        let mut access = attempt("phone", "203.0.113.7");
+        access.access_id = Some(Uuid::from_u128(42));
+        remember_access(&mut history, &access, RiskBand::Low, &settings);
+        let once = history.clone();
+        remember_access(&mut history, &access, RiskBand::Low, &settings);
+        assert_eq!(history, once);
+        assert_eq!(history.recent_accesses, [at(0)]);
+        assert_eq!(history.recent_access_ids, [Uuid::from_u128(42)]);
+
+        let mut anonymous = attempt("phone", "203.0.113.7");
+        anonymous.access_id = None;
+        remember_access(&mut history, &anonymous, RiskBand::Low, &settings);
+        remember_access(&mut history, &anonymous, RiskBand::Low, &settings);
+        assert_eq!(history.recent_accesses.len(), 3);
+    }
+
+    #[test]
+    fn remembered_access_ids_are_bounded() {
+        let settings = ScoringSettings {
+            recent_access_limit: 2,
+            ..ScoringSettings::default()
+        };
+        let mut history = GuestBaseline::default();
+        for id in 1..=4 {
+            let mut access = attempt("phone", "203.0.113.7");
+            access.access_id = Some(Uuid::from_u128(id));
+            remember_access(&mut history, &access, RiskBand::Low, &settings);
+        }
+        assert_eq!(
+            history.recent_access_ids,
+            [Uuid::from_u128(3), Uuid::from_u128(4)]
+        );
+    }
+
+    #[test]
+    fn a_baseline_stored_before_access_ids_existed_still_reads() {
+        let old: GuestBaseline = serde_json::from_str(
+            r#"{"trusted_device":null,"trusted_ip":null,"responded":false,"recent_accesses":[]}"#,
+        )
+        .expect("old baseline");
+        assert!(old.recent_access_ids.is_empty());
     }
 }

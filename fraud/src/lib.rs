@@ -4,11 +4,16 @@
 //!   weights, from the environment.
 //! - [`heuristics`]: the pure scoring rules (reason codes, weights, risk bands).
 //! - [`baselines`]: per-guest and per-device memory in a NATS JetStream KV bucket.
+//! - [`results`]: the score of each access consumed from JetStream, computed once.
 //! - [`scoring`]: the `guestguard.fraud.v1.FraudService` implementation.
-//! - [`startup`]: connects NATS, binds the gRPC server with the standard health service.
+//! - [`consumer`]: the durable `access.attempted` consumer that publishes `fraud.scored`.
+//! - [`startup`]: connects NATS, binds the gRPC server with the standard health service
+//!   and runs it beside the consumer.
 
 pub mod baselines;
+pub mod consumer;
 pub mod heuristics;
+pub mod results;
 pub mod scoring;
 pub mod settings;
 pub mod startup;

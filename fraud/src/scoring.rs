@@ -2,10 +2,11 @@
 //! validate → load the baselines → run the heuristics → record the access → answer.
 //!
 //! Bad input is `INVALID_ARGUMENT`; trouble with NATS is `UNAVAILABLE`, which callers
-//! treat as "scoring unavailable" and fail open.
+//! treat as "scoring unavailable" and fail open. The JetStream consumer
+//! ([`crate::consumer`]) shares the same [`FraudEngine`] and the same [`parse`].
 
 use crate::{
-    baselines::{BaselineStore, FingerprintHasher},
+    baselines::{BaselineError, BaselineStore, FingerprintHasher},
     heuristics::{self, AccessAttempt, Assessment, DeviceGuests, RiskBand, ScoringSettings},
 };
 use chrono::{DateTime, Utc};
@@ -17,7 +18,8 @@ use uuid::Uuid;
 /// Longest user agent or fingerprint accepted, in bytes.
 const MAX_TEXT_BYTES: usize = 2_048;
 
-/// The fraud engine's gRPC face.
+/// The fraud engine: baselines, fingerprint key and scoring settings, shared by the gRPC
+/// service and the JetStream consumer.
 #[derive(Clone, Debug)]
 pub struct FraudEngine {
     store: BaselineStore,
@@ -44,7 +46,7 @@ impl From<ScoreRequestError> for Status {
     }
 }
 
-/// Checks the identifiers of a request.
+/// Checks the identifiers of a request (`access_log_id` may be empty).
 pub fn validate(request: &ScoreRequest) -> Result<(), ScoreRequestError> {
     for (field, value) in [
         ("event_id", &request.event_id),
@@ -53,11 +55,17 @@ pub fn validate(request: &ScoreRequest) -> Result<(), ScoreRequestError> {
     ] {
         Uuid::parse_str(value).map_err(|_| ScoreRequestError::NotAUuid { field })?;
     }
+    if !request.access_log_id.trim().is_empty() {
+        Uuid::parse_str(request.access_log_id.trim()).map_err(|_| ScoreRequestError::NotAUuid {
+            field: "access_log_id",
+        })?;
+    }
     Ok(())
 }
 
 /// Turns a request into an access attempt, hashing the fingerprint on the way in.
-/// An empty `accessed_at` means now; an empty `ip` means unknown.
+/// An empty `accessed_at` means now; an empty `ip` means unknown; an empty
+/// `access_log_id` means the access is not guarded against being recorded twice.
 pub fn parse(
     request: &ScoreRequest,
     hasher: &FingerprintHasher,
@@ -66,6 +74,14 @@ pub fn parse(
     validate(request)?;
     let guest_id = Uuid::parse_str(&request.guest_id)
         .map_err(|_| ScoreRequestError::NotAUuid { field: "guest_id" })?;
+    let access_id = match request.access_log_id.trim() {
+        "" => None,
+        raw => Some(
+            Uuid::parse_str(raw).map_err(|_| ScoreRequestError::NotAUuid {
+                field: "access_log_id",
+            })?,
+        ),
+    };
     let accessed_at = match request.accessed_at.trim() {
         "" => now,
         raw => DateTime::parse_from_rfc3339(raw)
@@ -93,6 +109,7 @@ pub fn parse(
         });
     }
     Ok(AccessAttempt {
+        access_id,
         guest_id,
         accessed_at,
         ip,
@@ -112,26 +129,48 @@ impl FraudEngine {
         }
     }
 
+    /// The fingerprint key.
+    pub fn hasher(&self) -> &FingerprintHasher {
+        &self.hasher
+    }
+
     /// Scores one access and records it in the shared baselines.
     pub async fn score_access(&self, attempt: &AccessAttempt) -> Result<Assessment, Status> {
+        let assessment = self.assess(attempt).await?;
+        self.remember(attempt, assessment.band).await?;
+        Ok(assessment)
+    }
+
+    /// Scores one access against the current baselines, without recording it.
+    pub async fn assess(&self, attempt: &AccessAttempt) -> Result<Assessment, BaselineError> {
         let (baseline, device_guests) = match &attempt.device {
-            Some(device) => {
-                let (baseline, guests) = tokio::try_join!(
-                    self.store.guest(attempt.guest_id),
-                    self.store.device_guests(device)
-                )?;
-                (baseline, guests)
-            }
+            Some(device) => tokio::try_join!(
+                self.store.guest(attempt.guest_id),
+                self.store.device_guests(device)
+            )?,
             None => (
                 self.store.guest(attempt.guest_id).await?,
                 DeviceGuests::default(),
             ),
         };
-        let assessment = heuristics::assess(attempt, &baseline, &device_guests, &self.settings);
+        Ok(heuristics::assess(
+            attempt,
+            &baseline,
+            &device_guests,
+            &self.settings,
+        ))
+    }
 
+    /// Records an access scored in `band` in the guest's and the device's baselines.
+    /// Recording an access with an id twice has one effect.
+    pub async fn remember(
+        &self,
+        attempt: &AccessAttempt,
+        band: RiskBand,
+    ) -> Result<(), BaselineError> {
         let settings = &self.settings;
         let remember_guest = self.store.update_guest(attempt.guest_id, |baseline| {
-            heuristics::remember_access(baseline, attempt, &assessment, settings)
+            heuristics::remember_access(baseline, attempt, band, settings)
         });
         match &attempt.device {
             Some(device) => {
@@ -148,7 +187,7 @@ impl FraudEngine {
                 remember_guest.await?;
             }
         }
-        Ok(assessment)
+        Ok(())
     }
 }
 
@@ -189,6 +228,7 @@ impl FraudService for FraudEngine {
             score: assessment.score,
             risk: risk_of(assessment.band) as i32,
             reasons,
+            flagged: assessment.flagged,
         }))
     }
 }
@@ -258,6 +298,28 @@ mod tests {
         assert_eq!(
             parse(&bad_ip, &hasher(), Utc::now()).err(),
             Some(ScoreRequestError::NotAnIp)
+        );
+    }
+
+    #[test]
+    fn an_access_log_id_is_optional_but_must_be_a_uuid_when_given() {
+        let anonymous = parse(&request(), &hasher(), Utc::now()).expect("valid");
+        assert_eq!(anonymous.access_id, None);
+        let logged = ScoreRequest {
+            access_log_id: ID.into(),
+            ..request()
+        };
+        let attempt = parse(&logged, &hasher(), Utc::now()).expect("valid");
+        assert_eq!(attempt.access_id, Some(Uuid::parse_str(ID).expect("uuid")));
+        let garbage = ScoreRequest {
+            access_log_id: "log-17".into(),
+            ..request()
+        };
+        assert_eq!(
+            parse(&garbage, &hasher(), Utc::now()).err(),
+            Some(ScoreRequestError::NotAUuid {
+                field: "access_log_id"
+            })
         );
     }
 

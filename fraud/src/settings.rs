@@ -3,11 +3,13 @@
 //! Development has explicit defaults pointing at the local stack of `scripts/dev.sh`.
 //! Production (`GUESTGUARD_ENV=production`) refuses to start without a real fingerprint
 //! key. Every weight, threshold and band edge of the heuristics has its default in
-//! [`ScoringSettings::default`] and may be overridden here (`FRAUD_WEIGHT_*`, ...).
+//! [`ScoringSettings::default`] and may be overridden here (`FRAUD_WEIGHT_*`, ...), and
+//! so may the JetStream consumer's limits ([`ConsumerSettings::default`],
+//! `FRAUD_CONSUMER_*`).
 
-use crate::heuristics::ScoringSettings;
+use crate::{consumer::ConsumerSettings, heuristics::ScoringSettings};
 use secrecy::SecretString;
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 /// Key of the fingerprint hashes used only in development; production refuses it.
 pub const DEVELOPMENT_FINGERPRINT_KEY: &str =
@@ -36,6 +38,8 @@ pub struct Settings {
     pub fingerprint_key: SecretString,
     /// Weights, thresholds and band edges of the heuristics.
     pub scoring: ScoringSettings,
+    /// Limits of the `access.attempted` consumer.
+    pub consumer: ConsumerSettings,
 }
 
 impl Settings {
@@ -96,6 +100,7 @@ impl Settings {
             nats_url,
             fingerprint_key: SecretString::from(fingerprint_key),
             scoring: scoring_from_lookup(&lookup)?,
+            consumer: consumer_from_lookup(&lookup)?,
         })
     }
 
@@ -106,8 +111,57 @@ impl Settings {
             nats_url: nats_url.to_owned(),
             fingerprint_key: SecretString::from(DEVELOPMENT_FINGERPRINT_KEY),
             scoring: ScoringSettings::default(),
+            consumer: ConsumerSettings::default(),
         }
     }
+}
+
+/// Reads a whole number between `min` and `max`, or the default when unset.
+fn bounded(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u32,
+    (min, max): (u32, u32),
+) -> Result<u32, SettingsError> {
+    match lookup(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|value| (min..=max).contains(value))
+            .ok_or(SettingsError::Invalid {
+                name,
+                reason: format!("expected a whole number between {min} and {max}"),
+            }),
+    }
+}
+
+/// Applies the `FRAUD_CONSUMER_*` overrides to the default consumer settings.
+fn consumer_from_lookup(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<ConsumerSettings, SettingsError> {
+    let defaults = ConsumerSettings::default();
+    Ok(ConsumerSettings {
+        concurrency: bounded(
+            lookup,
+            "FRAUD_CONSUMER_CONCURRENCY",
+            defaults.concurrency as u32,
+            (1, 256),
+        )? as usize,
+        max_deliver: i64::from(bounded(
+            lookup,
+            "FRAUD_CONSUMER_MAX_DELIVER",
+            defaults.max_deliver as u32,
+            (1, 1_000),
+        )?),
+        ack_wait: Duration::from_secs(u64::from(bounded(
+            lookup,
+            "FRAUD_CONSUMER_ACK_WAIT_SECS",
+            defaults.ack_wait.as_secs() as u32,
+            (1, 3_600),
+        )?)),
+    })
 }
 
 /// Applies the `FRAUD_*` overrides to the default scoring settings.
@@ -296,5 +350,24 @@ mod tests {
         assert!(from(&[("FRAUD_WEIGHT_NEW_NETWORK", "500")]).is_err());
         assert!(from(&[("FRAUD_WEIGHT_NEW_NETWORK", "lots")]).is_err());
         assert!(from(&[("FRAUD_BAND_HIGH_FROM", "90")]).is_err());
+    }
+
+    #[test]
+    fn the_consumer_limits_have_defaults_and_bounded_overrides() {
+        assert_eq!(
+            from(&[]).expect("defaults").consumer,
+            ConsumerSettings::default()
+        );
+        let s = from(&[
+            ("FRAUD_CONSUMER_CONCURRENCY", "4"),
+            ("FRAUD_CONSUMER_MAX_DELIVER", "3"),
+            ("FRAUD_CONSUMER_ACK_WAIT_SECS", "90"),
+        ])
+        .expect("overrides");
+        assert_eq!(s.consumer.concurrency, 4);
+        assert_eq!(s.consumer.max_deliver, 3);
+        assert_eq!(s.consumer.ack_wait, Duration::from_secs(90));
+        assert!(from(&[("FRAUD_CONSUMER_CONCURRENCY", "0")]).is_err());
+        assert!(from(&[("FRAUD_CONSUMER_ACK_WAIT_SECS", "soon")]).is_err());
     }
 }

@@ -2,6 +2,9 @@
 //!
 //! The `.proto` files under `proto/` are the source of truth; this crate only compiles
 //! them (see `build.rs`) so the web server and the fraud engine share one definition.
+//! [`events`] is the other contract: the JetStream stream and its JSON messages.
+
+pub mod events;
 
 /// `guestguard.fraud.v1`: scoring of access attempts and RSVPs.
 pub mod fraud {

@@ -1,5 +1,8 @@
 //! `GET /healthz`: pings PostgreSQL, NATS JetStream and the fraud engine concurrently,
 //! each within the configured timeout. 200 when all answer, 503 naming what is down.
+//! The fraud engine reports itself serving only while it reaches NATS (its baselines),
+//! so `fraud: down` also covers an engine that is up but cannot score. The outbox
+//! backlog shows how many events wait to be published.
 
 use app::state::AppState;
 use axum::{extract::State, http::StatusCode, Json};
@@ -32,6 +35,9 @@ pub struct HealthReport {
     /// `ok` when every check is up, `unavailable` otherwise.
     pub status: &'static str,
     pub checks: Checks,
+    /// Events waiting in the outbox (`null` when the database did not answer). While
+    /// NATS or the fraud engine is down, access attempts wait here to be scored.
+    pub outbox: Option<app::outbox::Backlog>,
 }
 
 /// Handler of `GET /healthz`.
@@ -48,10 +54,11 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<HealthR
 /// Runs the three checks concurrently.
 pub async fn check_all(state: &AppState) -> HealthReport {
     let limit = state.settings.health_check_timeout;
-    let (database, nats, fraud) = tokio::join!(
+    let (database, nats, fraud, outbox) = tokio::join!(
         within(limit, "database", check_database(state)),
         within(limit, "nats", check_nats(state)),
         within(limit, "fraud", check_fraud(state)),
+        tokio::time::timeout(limit, app::outbox::backlog(&state.pool)),
     );
     let all_up = [database, nats, fraud].iter().all(|c| *c == Check::Up);
     HealthReport {
@@ -61,6 +68,7 @@ pub async fn check_all(state: &AppState) -> HealthReport {
             nats,
             fraud,
         },
+        outbox: outbox.ok().and_then(Result::ok),
     }
 }
 

@@ -6,7 +6,7 @@
 use crate::{api, health, telemetry::RequestSpan};
 use anyhow::Context as _;
 use app::invitations::token::{KeyId, Keyring};
-use app::{settings::Settings, shell, state::AppState, App};
+use app::{outbox::Relay, settings::Settings, shell, state::AppState, App};
 use axum::{routing::any, routing::get, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -25,6 +25,7 @@ use tower_http::{
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    state: AppState,
     stop: CancellationToken,
 }
 
@@ -46,7 +47,8 @@ impl Application {
             .with_context(|| format!("binding {}", leptos_options.site_addr))?;
         Ok(Self {
             listener,
-            router: router(state),
+            router: router(state.clone()),
+            state,
             stop,
         })
     }
@@ -63,16 +65,31 @@ impl Application {
         self.address().port()
     }
 
-    /// Serves until the stop token is cancelled, then drains in-flight requests.
+    /// Serves, relays the outbox and consumes fraud scores until the stop token is
+    /// cancelled; then drains in-flight requests and stops the background tasks.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let state = self.state;
+        let relay = Relay::new(
+            state.pool.clone(),
+            state.nats.clone(),
+            state.jetstream.clone(),
+            state.outbox_wake.clone(),
+        )
+        .run(self.stop.clone());
+        let scores = app::fraud::scores::run(
+            state.pool.clone(),
+            state.jetstream.clone(),
+            self.stop.clone(),
+        );
         let stop = self.stop.clone();
-        axum::serve(
+        let serve = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await
+        .with_graceful_shutdown(async move { stop.cancelled().await });
+        let (served, (), ()) = tokio::join!(async move { serve.await }, relay, scores);
+        served
     }
 }
 
@@ -109,6 +126,7 @@ pub async fn connect(
         fraud_health: tonic_health::pb::health_client::HealthClient::new(channel),
         settings: Arc::new(settings),
         rate_limiter: Default::default(),
+        outbox_wake: Default::default(),
     })
 }
 

@@ -65,7 +65,13 @@ pub async fn open_link(
     facts: &store::RequestFacts,
 ) -> Result<AccessView, AppError> {
     let invitation = resolve::live_invitation(state, raw).await?;
-    let access_log_id = store::record(&state.pool, &invitation, facts).await?;
+    let access_log_id = store::record(
+        &state.pool,
+        &invitation,
+        facts,
+        state.settings.signals_grace,
+    )
+    .await?;
     let (guest, event) = store::guest_and_event(&state.pool, &invitation).await?;
     let rsvp = rsvps::store::current(&state.pool, invitation.guest_id).await?;
     Ok(AccessView {
@@ -81,7 +87,7 @@ pub async fn open_link(
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/access/{token}", tag = "guest-side", summary = "Open an invitation link", description = "Records an access attempt (time, IP, user agent, accept-language) and answers what the guest sees.", params(("token" = String, Path, description = "The guest's token")), responses((status = 200, description = "The invitation", body = super::AccessView), (status = 400, description = "Malformed token (`malformed_token`)", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "Unknown token or bad signature (one answer for both)", body = crate::api_docs::openapi::ErrorBody), (status = 410, description = "Revoked or expired link", body = crate::api_docs::openapi::ErrorBody), (status = 429, description = "Too many requests; see `Retry-After`", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/access/{token}", tag = "guest-side", summary = "Open an invitation link", description = "Records an access attempt (time, IP, user agent, accept-language) and answers what the guest sees. The attempt is scored asynchronously by the fraud engine: as soon as the page posts its browser signals, or after a short grace period without them.", params(("token" = String, Path, description = "The guest's token")), responses((status = 200, description = "The invitation", body = super::AccessView), (status = 400, description = "Malformed token (`malformed_token`)", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "Unknown token or bad signature (one answer for both)", body = crate::api_docs::openapi::ErrorBody), (status = 410, description = "Revoked or expired link", body = crate::api_docs::openapi::ErrorBody), (status = 429, description = "Too many requests; see `Retry-After`", body = crate::api_docs::openapi::ErrorBody)))]
 /// `GET /api/v1/access/{token}` → 200 `{token, guest, event, rsvp, access_log_id}`.
 pub(crate) async fn open(
     State(state): State<AppState>,
@@ -106,6 +112,7 @@ pub(crate) async fn signals(
     limit(&state, client)?;
     let invitation = resolve::live_invitation(&state, &token).await?;
     if store::attach_signals(&state.pool, &invitation, &signals).await? {
+        state.outbox_wake.notify_one();
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(AppError::NotFound(

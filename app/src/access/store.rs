@@ -1,8 +1,19 @@
-//! PostgreSQL storage of access attempts and of what a guest's page shows.
+//! PostgreSQL storage of access attempts and of what a guest's page shows. Recording an
+//! attempt also queues its `access.attempted` event in the outbox (same transaction).
 
 use super::{BrowserSignals, EventView, GuestView};
-use crate::{error::AppError, invitations::store::Invitation};
-use sqlx::PgPool;
+use crate::{
+    error::AppError,
+    fraud::{FraudVerdict, RiskBand},
+    invitations::store::Invitation,
+    outbox,
+};
+use chrono::{DateTime, Utc};
+use proto::{
+    events::{AccessAttempted, Signals, ACCESS_ATTEMPTED},
+    fraud::v1::{ClientSignals, ScoreRequest},
+};
+use sqlx::{PgConnection, PgPool};
 use std::net::IpAddr;
 use uuid::Uuid;
 
@@ -22,69 +33,278 @@ fn clip(value: &str, max: usize) -> String {
         .collect()
 }
 
-/// Records one opening of a link; returns the attempt's id.
-pub async fn record(
-    pool: &PgPool,
-    invitation: &Invitation,
-    facts: &RequestFacts,
-) -> Result<Uuid, AppError> {
-    let id = Uuid::new_v4();
-    let mut tx = pool.begin().await?;
-    // Lock the event, then the guest, in the order a deletion does, so that deleting
-    // them while the link is opened waits for this (rather than deadlocking with it);
-    // either may be gone since the link was checked.
-    let event: Option<i32> = sqlx::query_scalar("SELECT 1 FROM events WHERE id = $1 FOR KEY SHARE")
-        .bind(invitation.event_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let guest: Option<i32> = sqlx::query_scalar("SELECT 1 FROM guests WHERE id = $1 FOR KEY SHARE")
-        .bind(invitation.guest_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if event.is_none() || guest.is_none() {
-        return Err(crate::invitations::resolve::unknown());
+/// Whether an attempt is a link opening or an RSVP submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttemptKind {
+    Open,
+    Rsvp,
+}
+
+impl AttemptKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Rsvp => "rsvp",
+        }
     }
+}
+
+/// One access attempt about to be recorded.
+#[derive(Clone, Debug)]
+pub struct NewAttempt<'a> {
+    pub id: Uuid,
+    pub kind: AttemptKind,
+    pub invitation: &'a Invitation,
+    pub facts: &'a RequestFacts,
+    pub signals: Signals,
+    pub accessed_at: DateTime<Utc>,
+}
+
+impl<'a> NewAttempt<'a> {
+    /// A new attempt of `kind` on `invitation`, now.
+    pub fn now(
+        kind: AttemptKind,
+        invitation: &'a Invitation,
+        facts: &'a RequestFacts,
+        signals: Signals,
+    ) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            kind,
+            invitation,
+            facts,
+            signals,
+            accessed_at: Utc::now(),
+        }
+    }
+
+    /// The `access.attempted` event asking the engine to score this attempt.
+    pub fn event(&self) -> AccessAttempted {
+        AccessAttempted {
+            access_log_id: self.id,
+            event_id: self.invitation.event_id,
+            guest_id: self.invitation.guest_id,
+            token_id: self.invitation.id,
+            accessed_at: self.accessed_at,
+            ip: self.facts.ip.map(|ip| ip.to_string()),
+            user_agent: clip(&self.facts.user_agent, 512),
+            accept_language: clip(&self.facts.accept_language, 128),
+            signals: self.signals.clone(),
+            is_rsvp: self.kind == AttemptKind::Rsvp,
+        }
+    }
+
+    /// The `Score` request of this attempt (the synchronous check of an RSVP).
+    pub fn score_request(&self) -> ScoreRequest {
+        let event = self.event();
+        ScoreRequest {
+            event_id: event.event_id.to_string(),
+            guest_id: event.guest_id.to_string(),
+            token_id: event.token_id.to_string(),
+            access_log_id: event.access_log_id.to_string(),
+            accessed_at: event.accessed_at.to_rfc3339(),
+            ip: event.ip.unwrap_or_default(),
+            user_agent: event.user_agent,
+            accept_language: event.accept_language,
+            signals: Some(ClientSignals {
+                fingerprint_hash: event.signals.fingerprint_hash.unwrap_or_default(),
+                time_zone: event.signals.time_zone.unwrap_or_default(),
+                screen: event.signals.screen.unwrap_or_default(),
+                js_enabled: event.signals.js_enabled,
+            }),
+            is_rsvp: event.is_rsvp,
+        }
+    }
+}
+
+/// Writes an attempt row inside the caller's transaction, with the synchronous verdict
+/// when there was one (`blocked`: the RSVP was refused for it).
+pub async fn insert(
+    conn: &mut PgConnection,
+    attempt: &NewAttempt<'_>,
+    verdict: Option<&FraudVerdict>,
+    blocked: bool,
+) -> Result<(), sqlx::Error> {
+    let invitation = attempt.invitation;
+    let scored = verdict.filter(|verdict| verdict.used);
     sqlx::query(
         "INSERT INTO access_attempts
-            (id, invitation_id, guest_id, event_id, host_id, ip, user_agent, accept_language)
-         VALUES ($1, $2, $3, $4, $5, $6::inet, $7, $8)",
+            (id, invitation_id, guest_id, event_id, host_id, accessed_at, ip, user_agent,
+             accept_language, fingerprint_hash, time_zone, screen, js_enabled, kind,
+             risk_score, risk, reasons, flagged, scored_at, blocked, scoring_error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::inet, $8, $9, $10, $11, $12, $13, $14,
+                 $15, $16, COALESCE($17, '{}'::text[]), $18, $19, $20, $21)",
     )
-    .bind(id)
+    .bind(attempt.id)
     .bind(invitation.id)
     .bind(invitation.guest_id)
     .bind(invitation.event_id)
     .bind(invitation.host_id)
-    .bind(facts.ip.map(|ip| ip.to_string()))
-    .bind(clip(&facts.user_agent, 512))
-    .bind(clip(&facts.accept_language, 128))
-    .execute(&mut *tx)
+    .bind(attempt.accessed_at)
+    .bind(attempt.facts.ip.map(|ip| ip.to_string()))
+    .bind(clip(&attempt.facts.user_agent, 512))
+    .bind(clip(&attempt.facts.accept_language, 128))
+    .bind(attempt.signals.fingerprint_hash.as_deref())
+    .bind(attempt.signals.time_zone.as_deref())
+    .bind(attempt.signals.screen.as_deref())
+    .bind(attempt.signals.js_enabled)
+    .bind(attempt.kind.as_str())
+    .bind(
+        scored
+            .and_then(|v| v.score)
+            .map(|score| score.min(100) as i32),
+    )
+    .bind(scored.and_then(|v| v.risk).map(RiskBand::as_str))
+    .bind(verdict.map(|v| v.reasons.clone()))
+    .bind(scored.map(|v| v.flagged))
+    .bind(scored.map(|_| Utc::now()))
+    .bind(blocked)
+    .bind(verdict.and_then(|v| v.unavailable.as_deref()))
+    .execute(conn)
     .await?;
-    tx.commit().await?;
-    Ok(id)
+    Ok(())
 }
 
-/// Attaches browser signals to a recent attempt of the same link; `false` when there is
-/// no such attempt (or it already has signals).
+/// Locks the event, then the guest, in the order a deletion does, so that deleting them
+/// meanwhile waits for the caller's transaction (rather than deadlocking with it); a 404
+/// when either is gone since the link was checked.
+pub async fn lock_guest(conn: &mut PgConnection, invitation: &Invitation) -> Result<(), AppError> {
+    let event: Option<i32> = sqlx::query_scalar("SELECT 1 FROM events WHERE id = $1 FOR KEY SHARE")
+        .bind(invitation.event_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let guest: Option<i32> = sqlx::query_scalar("SELECT 1 FROM guests WHERE id = $1 FOR KEY SHARE")
+        .bind(invitation.guest_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if event.is_none() || guest.is_none() {
+        return Err(crate::invitations::resolve::unknown());
+    }
+    Ok(())
+}
+
+/// Records one opening of a link and queues its `access.attempted` event, due once the
+/// page had `signals_grace` to report its browser signals; returns the attempt's id.
+pub async fn record(
+    pool: &PgPool,
+    invitation: &Invitation,
+    facts: &RequestFacts,
+    signals_grace: std::time::Duration,
+) -> Result<Uuid, AppError> {
+    let attempt = NewAttempt::now(AttemptKind::Open, invitation, facts, Signals::default());
+    let due = attempt.accessed_at
+        + chrono::Duration::from_std(signals_grace).unwrap_or(chrono::Duration::zero());
+    let mut tx = pool.begin().await?;
+    lock_guest(&mut tx, invitation).await?;
+    insert(&mut tx, &attempt, None, false).await?;
+    outbox::enqueue(
+        &mut tx,
+        attempt.id,
+        ACCESS_ATTEMPTED,
+        &attempt.event(),
+        Some(due),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(attempt.id)
+}
+
+/// Records an RSVP refused for its score: the attempt, marked blocked, and nothing else.
+pub async fn record_blocked(
+    pool: &PgPool,
+    attempt: &NewAttempt<'_>,
+    verdict: &FraudVerdict,
+) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    lock_guest(&mut tx, attempt.invitation).await?;
+    insert(&mut tx, attempt, Some(verdict), true).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Attaches browser signals to a recent opening of the same link and releases its
+/// waiting `access.attempted` event with them; `false` when there is no such opening
+/// (or it already has signals).
 pub async fn attach_signals(
     pool: &PgPool,
     invitation: &Invitation,
     signals: &BrowserSignals,
 ) -> Result<bool, AppError> {
-    let updated = sqlx::query(
+    let access_log_id = signals.access_log_id;
+    let signals = Signals {
+        fingerprint_hash: signals.fingerprint_hash.as_deref().map(|v| clip(v, 128)),
+        time_zone: signals.time_zone.as_deref().map(|v| clip(v, 64)),
+        screen: signals.screen.as_deref().map(|v| clip(v, 32)),
+        js_enabled: true,
+    };
+    let mut tx = pool.begin().await?;
+    let opening: Option<(DateTime<Utc>, Option<String>, String, String)> = sqlx::query_as(
         "UPDATE access_attempts
          SET fingerprint_hash = $3, time_zone = $4, screen = $5, js_enabled = true
-         WHERE id = $1 AND invitation_id = $2 AND NOT js_enabled
-           AND accessed_at > now() - interval '1 hour'",
+         WHERE id = $1 AND invitation_id = $2 AND kind = 'open' AND NOT js_enabled
+           AND accessed_at > now() - interval '1 hour'
+         RETURNING accessed_at, host(ip), user_agent, accept_language",
     )
-    .bind(signals.access_log_id)
+    .bind(access_log_id)
     .bind(invitation.id)
-    .bind(signals.fingerprint_hash.as_deref().map(|v| clip(v, 128)))
-    .bind(signals.time_zone.as_deref().map(|v| clip(v, 64)))
-    .bind(signals.screen.as_deref().map(|v| clip(v, 32)))
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(updated == 1)
+    .bind(signals.fingerprint_hash.as_deref())
+    .bind(signals.time_zone.as_deref())
+    .bind(signals.screen.as_deref())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((accessed_at, ip, user_agent, accept_language)) = opening else {
+        return Ok(false);
+    };
+    let facts = RequestFacts {
+        ip: ip.and_then(|ip| ip.parse().ok()),
+        user_agent,
+        accept_language,
+    };
+    let attempt = NewAttempt {
+        id: access_log_id,
+        kind: AttemptKind::Open,
+        invitation,
+        facts: &facts,
+        signals,
+        accessed_at,
+    };
+    // Too late when the event already left without signals: the stored row still has
+    // them for hosts to see.
+    outbox::replace_and_release(&mut tx, access_log_id, &attempt.event()).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The browser signals an opening of this link reported, for scoring the RSVP that
+/// follows it (none when the opening is unknown or reported nothing).
+pub async fn signals_of(
+    pool: &PgPool,
+    invitation: &Invitation,
+    access_log_id: Uuid,
+) -> Result<Signals, AppError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        fingerprint_hash: Option<String>,
+        time_zone: Option<String>,
+        screen: Option<String>,
+        js_enabled: bool,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT fingerprint_hash, time_zone, screen, js_enabled FROM access_attempts
+         WHERE id = $1 AND invitation_id = $2 AND kind = 'open'",
+    )
+    .bind(access_log_id)
+    .bind(invitation.id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row
+        .map(|row| Signals {
+            fingerprint_hash: row.fingerprint_hash,
+            time_zone: row.time_zone,
+            screen: row.screen,
+            js_enabled: row.js_enabled,
+        })
+        .unwrap_or_default())
 }
 
 /// The guest behind an invitation, with their effective plus-one limit.

@@ -71,6 +71,11 @@ pub struct RsvpRequest {
     pub plus_ones: i64,
     #[serde(default)]
     pub note: Option<String>,
+    /// The opening of the link (`access_log_id` from `GET /api/v1/access/{token}`) whose
+    /// browser signals apply to this answer; without it the answer is scored as coming
+    /// from a client that reported none.
+    #[serde(default)]
+    pub access_log_id: Option<Uuid>,
 }
 
 /// A stored answer.
@@ -91,7 +96,11 @@ pub struct RsvpView {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RsvpOutcome {
     pub rsvp: RsvpView,
-    /// Always `false` here: a blocked answer is a 403 and records nothing.
+    /// The fraud check: `used` is `false` when the engine did not answer in time and the
+    /// answer was recorded unscored (it is scored later).
+    pub fraud: crate::fraud::FraudVerdict,
+    /// Always `false` here: a blocked answer is a 403 `{blocked: true, fraud}` and
+    /// records nothing.
     pub blocked: bool,
 }
 

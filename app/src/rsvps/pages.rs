@@ -150,6 +150,7 @@ fn Invitation(opened: OpenedInvitation, token: String) -> impl IntoView {
                         <RsvpForm
                             submit
                             token
+                            access_log_id=access.access_log_id
                             max_plus_ones=guest.max_plus_ones
                             initial=access.rsvp
                         />
@@ -177,6 +178,8 @@ fn Invitation(opened: OpenedInvitation, token: String) -> impl IntoView {
 fn RsvpForm(
     submit: ServerAction<SubmitRsvp>,
     token: String,
+    /// This opening of the link, whose browser signals the answer's fraud check uses.
+    access_log_id: uuid::Uuid,
     max_plus_ones: i32,
     initial: Option<RsvpView>,
 ) -> impl IntoView {
@@ -281,6 +284,7 @@ fn RsvpForm(
     view! {
         <ActionForm action=submit attr:class="mt-4 space-y-4" attr:data-testid="rsvp-form">
             <input type="hidden" name="token" value=token/>
+            <input type="hidden" name="access_log_id" value=access_log_id.to_string()/>
             <fieldset class="space-y-1">
                 <legend class="font-medium">"Will you come?"</legend>
                 {choices}

@@ -2,13 +2,22 @@
 
 use super::{store, RsvpOutcome, RsvpRequest, RsvpResponse, NOTE_MAX_CHARS};
 use crate::{
-    access,
+    access::{
+        self,
+        store::{AttemptKind, NewAttempt},
+    },
     error::AppError,
+    fraud,
     invitations::resolve,
     rest::{ApiPath, ClientIp, JsonBody},
     state::AppState,
 };
-use axum::{extract::State, http::StatusCode, routing::post, Json, Router};
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    routing::post,
+    Json, Router,
+};
 
 /// Routes of this module, mounted under `/api/v1`.
 pub fn routes() -> Router<AppState> {
@@ -68,42 +77,62 @@ pub fn validate(
         response,
         plus_ones,
         note,
-        risk_score: None,
-        risk: None,
     })
 }
 
-/// Stores a guest's answer through their token. Shared by the REST route and the page.
+/// Checks a guest's answer with the fraud engine and stores it through their token.
+/// Shared by the REST route and the page.
+///
+/// parse → resolve the link → validate → score (deadline, fail open) → a block score
+/// records the refused attempt and answers 403; any other outcome stores the answer,
+/// its attempt and its events in one transaction.
 pub async fn submit_answer(
     state: &AppState,
     token: &str,
     request: &RsvpRequest,
+    facts: &access::store::RequestFacts,
 ) -> Result<(RsvpOutcome, bool), AppError> {
     let invitation = resolve::live_invitation(state, token).await?;
     let guest = access::store::guest(&state.pool, &invitation).await?;
     let valid = validate(request, guest.max_plus_ones)?;
-    let (rsvp, created) = store::submit(&state.pool, &invitation, &valid).await?;
-    tracing::info!(rsvp_id = %rsvp.id, response = rsvp.response.as_str(), "answer recorded");
+    let signals = match request.access_log_id {
+        Some(opening) => access::store::signals_of(&state.pool, &invitation, opening).await?,
+        None => Default::default(),
+    };
+    let attempt = NewAttempt::now(AttemptKind::Rsvp, &invitation, facts, signals);
+    let verdict = fraud::client::score(state, attempt.score_request()).await;
+    if verdict.blocks() {
+        access::store::record_blocked(&state.pool, &attempt, &verdict).await?;
+        tracing::warn!(access_log_id = %attempt.id, score = ?verdict.score, "answer blocked");
+        return Err(AppError::Blocked { fraud: verdict });
+    }
+    let (rsvp, created) = store::submit(&state.pool, &attempt, &valid, &verdict).await?;
+    state.outbox_wake.notify_one();
+    tracing::info!(rsvp_id = %rsvp.id, response = rsvp.response.as_str(), scored = verdict.used, "answer recorded");
     Ok((
         RsvpOutcome {
             rsvp,
+            fraud: verdict,
             blocked: false,
         },
         created,
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/rsvp/{token}", tag = "guest-side", summary = "Answer an invitation", description = "The first answer is 201, a change 200. The guest can change the answer until the RSVP deadline. Two simultaneous answers for one link never make two RSVPs; capacity is enforced.", params(("token" = String, Path, description = "The guest's token")), request_body = super::RsvpRequest, responses((status = 201, description = "Recorded", body = super::RsvpOutcome), (status = 200, description = "Changed", body = super::RsvpOutcome), (status = 400, description = "Malformed token or body", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "Unknown token or bad signature", body = crate::api_docs::openapi::ErrorBody), (status = 409, description = "Answers are closed (`rsvp_closed`) or the event is full (`event_full`)", body = crate::api_docs::openapi::ErrorBody), (status = 410, description = "Revoked or expired link", body = crate::api_docs::openapi::ErrorBody), (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody), (status = 429, description = "Too many requests", body = crate::api_docs::openapi::ErrorBody)))]
-/// `POST /api/v1/rsvp/{token} {response, plus_ones, note?}` → 201 (first answer) or 200
-/// (changed answer) with `{rsvp: {id, response, plus_ones, risk_score, ...}, blocked}`.
+#[utoipa::path(post, path = "/api/v1/rsvp/{token}", tag = "guest-side", summary = "Answer an invitation", description = "The first answer is 201, a change 200. The guest can change the answer until the RSVP deadline. Two simultaneous answers for one link never make two RSVPs; capacity is enforced. Every answer is scored by the fraud engine within 250 ms: a score in the block band is refused with 403 `{blocked: true, fraud}` (nothing recorded, the link stays active); when the engine is slow or down the answer is recorded unscored (`fraud.used: false`) and scored later.", params(("token" = String, Path, description = "The guest's token")), request_body = super::RsvpRequest, responses((status = 201, description = "Recorded", body = super::RsvpOutcome), (status = 200, description = "Changed", body = super::RsvpOutcome), (status = 400, description = "Malformed token or body", body = crate::api_docs::openapi::ErrorBody), (status = 403, description = "Refused for its fraud score (`rsvp_blocked`): `{error, blocked: true, fraud}`", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "Unknown token or bad signature", body = crate::api_docs::openapi::ErrorBody), (status = 409, description = "Answers are closed (`rsvp_closed`) or the event is full (`event_full`)", body = crate::api_docs::openapi::ErrorBody), (status = 410, description = "Revoked or expired link", body = crate::api_docs::openapi::ErrorBody), (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody), (status = 429, description = "Too many requests", body = crate::api_docs::openapi::ErrorBody)))]
+/// `POST /api/v1/rsvp/{token} {response, plus_ones, note?, access_log_id?}` → 201 (first
+/// answer) or 200 (changed answer) with `{rsvp: {..., risk_score}, fraud, blocked}`, or
+/// 403 `{error, blocked: true, fraud}`.
 pub(crate) async fn submit(
     State(state): State<AppState>,
     client: ClientIp,
+    headers: HeaderMap,
     ApiPath(token): ApiPath<String>,
     JsonBody(request): JsonBody<RsvpRequest>,
 ) -> Result<(StatusCode, Json<RsvpOutcome>), AppError> {
     access::rest::limit(&state, client)?;
-    let (outcome, created) = submit_answer(&state, &token, &request).await?;
+    let facts = access::rest::facts(client, &headers);
+    let (outcome, created) = submit_answer(&state, &token, &request, &facts).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -121,6 +150,7 @@ mod tests {
             response: response.into(),
             plus_ones,
             note: None,
+            access_log_id: None,
         }
     }
 

@@ -11,13 +11,15 @@ use leptos::prelude::*;
 
 /// Saves the guest's answer through their link. The fields are the form's: `response`
 /// (`attending`, `declined` or `maybe`), `plus_ones` (text of a whole number; empty or
-/// absent means none) and an optional `note`.
+/// absent means none), an optional `note` and the page's `access_log_id` (whose browser
+/// signals the fraud check uses).
 #[server(prefix = "/api/fn", endpoint = "submit_rsvp")]
 pub async fn submit_rsvp(
     token: String,
     response: Option<String>,
     plus_ones: Option<String>,
     note: Option<String>,
+    access_log_id: Option<String>,
 ) -> Result<RsvpView, AppError> {
     use crate::{
         access::{rest::limit, server_fns::ssr},
@@ -32,8 +34,11 @@ pub async fn submit_rsvp(
             response: response.unwrap_or_default(),
             plus_ones: form::plus_ones(plus_ones.as_deref())?,
             note,
+            // The page's own opening; anything unreadable just means "no signals".
+            access_log_id: access_log_id.and_then(|id| id.trim().parse().ok()),
         };
-        let (outcome, _) = submit_answer(&state, &token, &request).await?;
+        let facts = crate::access::rest::facts(client, &parts.headers);
+        let (outcome, _) = submit_answer(&state, &token, &request, &facts).await?;
         Ok::<_, AppError>(RsvpView {
             risk_score: None,
             ..outcome.rsvp

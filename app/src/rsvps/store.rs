@@ -1,9 +1,16 @@
 //! PostgreSQL storage of answers. Submitting locks the event row, so capacity checks and
-//! the one-answer-per-guest rule hold under concurrent submissions.
+//! the one-answer-per-guest rule hold under concurrent submissions, and writes the
+//! answer's events to the outbox in the same transaction.
 
 use super::{RsvpResponse, RsvpView};
-use crate::{error::AppError, invitations::store::Invitation};
+use crate::{
+    access::{self, store::NewAttempt},
+    error::AppError,
+    fraud::{FraudVerdict, RiskBand},
+    outbox,
+};
 use chrono::{DateTime, Utc};
+use proto::events::{RsvpConfirmed, ACCESS_ATTEMPTED, RSVP_CONFIRMED};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -13,8 +20,6 @@ pub struct ValidRsvp {
     pub response: RsvpResponse,
     pub plus_ones: i32,
     pub note: String,
-    pub risk_score: Option<i32>,
-    pub risk: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -51,12 +56,17 @@ pub async fn current(pool: &PgPool, guest_id: Uuid) -> Result<Option<RsvpView>, 
     Ok(row.map(RsvpView::from))
 }
 
-/// Stores (or replaces) the guest's answer; `true` in the pair when it is the first.
+/// Stores (or replaces) the guest's answer with its fraud verdict, in one transaction
+/// with the attempt it was scored as, its `rsvp.confirmed` event and, when it could not
+/// be scored in time, the `access.attempted` event that scores it later. `true` in the
+/// pair when it is the guest's first answer.
 pub async fn submit(
     pool: &PgPool,
-    invitation: &Invitation,
+    attempt: &NewAttempt<'_>,
     rsvp: &ValidRsvp,
+    verdict: &FraudVerdict,
 ) -> Result<(RsvpView, bool), AppError> {
+    let invitation = attempt.invitation;
     let mut tx = pool.begin().await?;
     // One submission per event at a time: the capacity count below stays true. (NO KEY
     // UPDATE, not UPDATE: guests can still be added and links opened meanwhile.)
@@ -103,13 +113,16 @@ pub async fn submit(
             .bind(invitation.guest_id)
             .fetch_one(&mut *tx)
             .await?;
+    access::store::insert(&mut tx, attempt, Some(verdict), false).await?;
     let row: Row = sqlx::query_as(
-        "INSERT INTO rsvps (id, guest_id, event_id, invitation_id, response, plus_ones, note, risk_score, risk)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        "INSERT INTO rsvps (id, guest_id, event_id, invitation_id, response, plus_ones, note,
+                            risk_score, risk, access_attempt_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (guest_id) DO UPDATE SET
              invitation_id = EXCLUDED.invitation_id, response = EXCLUDED.response,
              plus_ones = EXCLUDED.plus_ones, note = EXCLUDED.note,
-             risk_score = EXCLUDED.risk_score, risk = EXCLUDED.risk, updated_at = now()
+             risk_score = EXCLUDED.risk_score, risk = EXCLUDED.risk,
+             access_attempt_id = EXCLUDED.access_attempt_id, updated_at = now()
          RETURNING id, response, plus_ones, note, risk_score, updated_at",
     )
     .bind(Uuid::new_v4())
@@ -119,10 +132,35 @@ pub async fn submit(
     .bind(rsvp.response.as_str())
     .bind(rsvp.plus_ones)
     .bind(&rsvp.note)
-    .bind(rsvp.risk_score)
-    .bind(rsvp.risk.as_deref())
+    .bind(verdict.score.map(|score| score.min(100) as i32))
+    .bind(verdict.risk.map(RiskBand::as_str))
+    .bind(attempt.id)
     .fetch_one(&mut *tx)
     .await?;
+    let confirmed = RsvpConfirmed {
+        rsvp_id: row.id,
+        event_id: invitation.event_id,
+        guest_id: invitation.guest_id,
+        token_id: invitation.id,
+        access_log_id: attempt.id,
+        response: row.response.clone(),
+        plus_ones: row.plus_ones,
+        risk_score: verdict.score,
+        risk: verdict.risk.map(|risk| risk.as_str().to_owned()),
+        confirmed_at: row.updated_at,
+    };
+    outbox::enqueue(&mut tx, Uuid::new_v4(), RSVP_CONFIRMED, &confirmed, None).await?;
+    if !verdict.used {
+        // Scored later, through the engine's consumer, under the attempt's own id.
+        outbox::enqueue(
+            &mut tx,
+            attempt.id,
+            ACCESS_ATTEMPTED,
+            &attempt.event(),
+            None,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok((row.into(), !existed))
 }

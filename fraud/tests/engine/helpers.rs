@@ -1,11 +1,17 @@
 //! A real `nats-server -js` on a free loopback port and fraud engines on `127.0.0.1:0`,
-//! driven through a tonic client, with a small builder for access attempts.
+//! driven through a tonic client or through the JetStream events, with a small builder
+//! for access attempts.
 
+use async_nats::jetstream;
 use fraud::{baselines::BUCKET, settings::Settings, startup::FraudServer};
-use proto::fraud::v1::{
-    fraud_service_client::FraudServiceClient, ClientSignals, Risk, ScoreRequest, ScoreResponse,
+use proto::{
+    events::{self, AccessAttempted, FraudScored},
+    fraud::v1::{
+        fraud_service_client::FraudServiceClient, ClientSignals, Risk, ScoreRequest, ScoreResponse,
+    },
 };
 use std::{
+    future::Future,
     net::{SocketAddr, TcpListener, TcpStream},
     process::Stdio,
     time::Duration,
@@ -14,7 +20,32 @@ use tempfile::TempDir;
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
+use tonic_health::pb::{
+    health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+};
 use uuid::Uuid;
+
+/// How long a test waits for something asynchronous before failing.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Polls `probe` until it returns `Some`, failing the test after [`PATIENCE`].
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 
 pub const PHONE: &str =
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148";
@@ -25,7 +56,7 @@ pub const LAPTOP: &str =
 pub struct Nats {
     pub port: u16,
     child: Child,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl Nats {
@@ -35,33 +66,15 @@ impl Nats {
             .prefix("guestguard-fraud-nats-")
             .tempdir()
             .expect("temporary folder");
-        let binary = std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| {
-            if std::path::Path::new("/usr/sbin/nats-server").exists() {
-                "/usr/sbin/nats-server".to_owned()
-            } else {
-                "nats-server".to_owned()
-            }
-        });
-        let child = Command::new(&binary)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|error| panic!("{binary} could not start: {error}"));
-        for _ in 0..100 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Self {
-                    port,
-                    child,
-                    _dir: dir,
-                };
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("NATS did not start on port {port}");
+        let child = spawn_nats(port, &dir).await;
+        Self { port, child, dir }
+    }
+
+    /// Starts the server again on the same port with the same data, killing it first
+    /// (as in a crash) if it still runs.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.child = spawn_nats(self.port, &self.dir).await;
     }
 
     pub fn url(&self) -> String {
@@ -98,6 +111,19 @@ impl Nats {
         contents
     }
 
+    /// Writes a raw value into the baselines bucket (to damage or repair a baseline).
+    pub async fn put_in_bucket(&self, key: &str, value: &str) {
+        let kv = self
+            .jetstream()
+            .await
+            .get_key_value(BUCKET)
+            .await
+            .expect("bucket exists");
+        kv.put(key, value.to_owned().into_bytes().into())
+            .await
+            .expect("put");
+    }
+
     /// One value of the baselines bucket, as JSON.
     pub async fn bucket_value(&self, key: &str) -> serde_json::Value {
         let contents = self.bucket_contents().await;
@@ -107,6 +133,127 @@ impl Nats {
             .unwrap_or_else(|| panic!("{key} is in the bucket"));
         serde_json::from_str(value).expect("JSON value")
     }
+
+    /// A JetStream context on a new connection.
+    pub async fn jetstream(&self) -> jetstream::Context {
+        let client = async_nats::connect(self.url())
+            .await
+            .expect("NATS connects");
+        jetstream::new(client)
+    }
+
+    /// Publishes an access attempt on `access.attempted` with a message id, as the web
+    /// server's outbox relay does.
+    pub async fn publish_access(&self, access: &AccessAttempted, message_id: &str) {
+        let body = serde_json::to_vec(access).expect("JSON");
+        self.publish(events::ACCESS_ATTEMPTED, message_id, body)
+            .await;
+    }
+
+    /// Publishes raw bytes with a message id and waits for the stream to store them,
+    /// retrying while JetStream is not ready (after a restart).
+    pub async fn publish(&self, subject: &'static str, message_id: &str, body: Vec<u8>) {
+        let jetstream = self.jetstream().await;
+        eventually("the stream to store a message", || {
+            let (jetstream, body) = (jetstream.clone(), body.clone());
+            async move {
+                let mut headers = async_nats::HeaderMap::new();
+                headers.insert(async_nats::header::NATS_MESSAGE_ID, message_id);
+                let ack = jetstream
+                    .publish_with_headers(subject, headers, body.into())
+                    .await
+                    .ok()?;
+                ack.await.ok()
+            }
+        })
+        .await;
+    }
+
+    /// Every `fraud.scored` the stream holds, in order.
+    pub async fn fraud_scored(&self) -> Vec<FraudScored> {
+        let stream = events::ensure_stream(&self.jetstream().await)
+            .await
+            .expect("the events stream");
+        let last = stream
+            .get_info()
+            .await
+            .expect("stream info")
+            .state
+            .last_sequence;
+        let mut scored = Vec::new();
+        for sequence in 1..=last {
+            let Ok(message) = stream.get_raw_message(sequence).await else {
+                continue;
+            };
+            if message.subject.as_str() == events::FRAUD_SCORED {
+                scored.push(serde_json::from_slice(&message.payload).expect("FraudScored"));
+            }
+        }
+        scored
+    }
+
+    /// The stream's `fraud.scored` once there are at least `count` of them.
+    pub async fn wait_for_scores(&self, count: usize) -> Vec<FraudScored> {
+        eventually(&format!("{count} fraud.scored"), || async {
+            let scored = self.fraud_scored().await;
+            (scored.len() >= count).then_some(scored)
+        })
+        .await
+    }
+
+    /// Waits until the engines' consumer has nothing pending and nothing unacknowledged,
+    /// and returns its state then.
+    pub async fn wait_until_consumed(&self) -> jetstream::consumer::Info {
+        let jetstream = self.jetstream().await;
+        eventually("the access.attempted consumer to drain", || {
+            let jetstream = jetstream.clone();
+            async move {
+                let stream = jetstream.get_stream(events::STREAM).await.ok()?;
+                let info = stream.consumer_info(events::ENGINE_CONSUMER).await.ok()?;
+                let drained = info.num_pending == 0 && info.num_ack_pending == 0;
+                if !drained {
+                    println!(
+                        "consumer: {} pending, {} unacknowledged, {} redelivered, delivered {:?}, ack floor {:?}",
+                        info.num_pending,
+                        info.num_ack_pending,
+                        info.num_redelivered,
+                        info.delivered,
+                        info.ack_floor
+                    );
+                }
+                drained.then_some(info)
+            }
+        })
+        .await
+    }
+}
+
+/// Starts `nats-server -js` on a port with its data in a folder, once it accepts
+/// connections.
+async fn spawn_nats(port: u16, dir: &TempDir) -> Child {
+    let binary = std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| {
+        if std::path::Path::new("/usr/sbin/nats-server").exists() {
+            "/usr/sbin/nats-server".to_owned()
+        } else {
+            "nats-server".to_owned()
+        }
+    });
+    let child = Command::new(&binary)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|error| panic!("{binary} could not start: {error}"));
+    for _ in 0..100 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("NATS did not start on port {port}");
 }
 
 impl Drop for Nats {
@@ -125,24 +272,67 @@ fn free_port() -> u16 {
 /// A running fraud engine and a client to it; stopped on drop.
 pub struct Engine {
     pub client: FraudServiceClient<Channel>,
+    pub address: SocketAddr,
     stop: CancellationToken,
 }
 
 impl Engine {
     pub async fn start(nats: &Nats) -> Self {
+        Self::start_with(nats, |_| {}).await
+    }
+
+    /// Starts an engine with development settings changed by `adjust`.
+    pub async fn start_with(nats: &Nats, adjust: impl FnOnce(&mut Settings)) -> Self {
+        // The engine's logs, shown for failing tests (`RUST_LOG` to choose; warnings by default).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .with_test_writer()
+            .try_init();
         let stop = CancellationToken::new();
-        let server = FraudServer::build(
-            Settings::development(SocketAddr::from(([127, 0, 0, 1], 0)), &nats.url()),
-            stop.clone(),
-        )
-        .await
-        .expect("the engine builds");
+        let mut settings =
+            Settings::development(SocketAddr::from(([127, 0, 0, 1], 0)), &nats.url());
+        adjust(&mut settings);
+        let server = FraudServer::build(settings, stop.clone())
+            .await
+            .expect("the engine builds");
         let address = server.address();
         tokio::spawn(server.run_until_stopped());
         let client = FraudServiceClient::connect(format!("http://{address}"))
             .await
             .expect("client connects");
-        Self { client, stop }
+        Self {
+            client,
+            address,
+            stop,
+        }
+    }
+
+    /// What the engine's gRPC health service says about the scoring service.
+    pub async fn health(&self) -> ServingStatus {
+        let channel = Channel::from_shared(format!("http://{}", self.address))
+            .expect("address")
+            .connect()
+            .await
+            .expect("health client connects");
+        let response = HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: "guestguard.fraud.v1.FraudService".into(),
+            })
+            .await
+            .expect("health check answers")
+            .into_inner();
+        ServingStatus::try_from(response.status).unwrap_or(ServingStatus::Unknown)
+    }
+
+    /// Waits until the health service reports `status`.
+    pub async fn wait_for_health(&self, status: ServingStatus) {
+        eventually(&format!("health {status:?}"), || async {
+            (self.health().await == status).then_some(())
+        })
+        .await;
     }
 
     /// Scores an access, expecting success.
@@ -236,6 +426,28 @@ impl Access {
     pub fn rsvp(mut self) -> Self {
         self.is_rsvp = true;
         self
+    }
+
+    /// The access as an `access.attempted` event with its access log id.
+    pub fn event(&self, access_log_id: Uuid) -> AccessAttempted {
+        let request = self.request();
+        AccessAttempted {
+            access_log_id,
+            event_id: Uuid::from_u128(7),
+            guest_id: self.guest_id,
+            token_id: Uuid::from_u128(9),
+            accessed_at: request.accessed_at.parse().expect("time"),
+            ip: Some(self.ip.clone()),
+            user_agent: self.user_agent.clone(),
+            accept_language: request.accept_language,
+            signals: events::Signals {
+                fingerprint_hash: self.fingerprint.clone(),
+                time_zone: Some("Europe/Berlin".into()),
+                screen: Some("390x844".into()),
+                js_enabled: self.javascript,
+            },
+            is_rsvp: self.is_rsvp,
+        }
     }
 
     pub fn request(&self) -> ScoreRequest {

@@ -1,6 +1,7 @@
 //! The fraud engine end to end: a real NATS JetStream, real gRPC servers, a tonic client.
 
 mod baselines;
+mod consumer;
 mod helpers;
 mod heuristics;
 mod scenarios;

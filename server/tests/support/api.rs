@@ -7,7 +7,11 @@
 //! Requests are built with [`Call`]: `app.get(path).as_host(&host).await` sends the
 //! host's session cookie and, like a page of our own, a same-origin `Origin` header.
 
-use super::shared::{self, SharedServices};
+use super::{
+    services::{NatsServer, Postgres},
+    shared::{self, SharedServices},
+    FraudEngine,
+};
 use app::{
     events::Event,
     guests::{Guest, GuestList},
@@ -38,10 +42,33 @@ pub struct TestApi {
     pub http: reqwest::Client,
     /// The test's own database, for looking at what the API stored.
     pub db: PgPool,
-    database: String,
-    services: &'static SharedServices,
+    /// The services behind this GuestGuard.
+    pub services: Services,
     stop: CancellationToken,
 }
+
+/// Where a [`TestApi`]'s services come from.
+pub enum Services {
+    /// A database of its own on the binary's shared services.
+    Shared {
+        shared: &'static SharedServices,
+        database: String,
+    },
+    /// PostgreSQL, NATS and fraud engine of its own, which the test may stop and start.
+    Own(Box<OwnServices>),
+}
+
+/// The services of an isolated [`TestApi`].
+pub struct OwnServices {
+    pub postgres: Postgres,
+    pub nats: NatsServer,
+    pub fraud: FraudEngine,
+}
+
+/// A user agent like a browser's: the API's clients are browsers, and the fraud engine
+/// counts a request without one as suspicious.
+pub const BROWSER: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
 
 /// A signed-up host and their session.
 #[derive(Clone, Debug)]
@@ -54,23 +81,64 @@ pub struct Host {
 }
 
 impl TestApi {
-    /// A GuestGuard with an empty database.
+    /// A GuestGuard with an empty database, on the binary's shared services.
     pub async fn spawn() -> Self {
-        let services = shared::services().await;
-        let database = services.fresh_database().await;
-        let database_url = services.postgres.database_url(&database);
-        let stop = CancellationToken::new();
-        let address = super::start_web_server(
+        let shared = shared::services().await;
+        let database = shared.fresh_database().await;
+        let database_url = shared.postgres.database_url(&database);
+        let services = Services::Shared { shared, database };
+        Self::start(
+            services,
             &database_url,
-            &services.nats.url(),
-            services.fraud_address,
-            &[("GUESTGUARD_PUBLIC_URL", PUBLIC_URL)],
+            &shared.nats.url(),
+            shared.fraud_address,
+            &[],
+        )
+        .await
+    }
+
+    /// A GuestGuard with PostgreSQL, NATS and a fraud engine of its own (for tests that
+    /// stop them or read what was published), with further settings from `extra`.
+    pub async fn spawn_isolated(extra: &[(&str, &str)]) -> Self {
+        super::init_tracing();
+        let (postgres, nats) = tokio::join!(Postgres::start(), NatsServer::start());
+        let fraud = FraudEngine::start_at(
+            &nats.url(),
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            CancellationToken::new(),
+        )
+        .await;
+        let (database_url, nats_url, fraud_address) =
+            (postgres.url.clone(), nats.url(), fraud.address);
+        let services = Services::Own(Box::new(OwnServices {
+            postgres,
+            nats,
+            fraud,
+        }));
+        Self::start(services, &database_url, &nats_url, fraud_address, extra).await
+    }
+
+    async fn start(
+        services: Services,
+        database_url: &str,
+        nats_url: &str,
+        fraud_address: SocketAddr,
+        extra: &[(&str, &str)],
+    ) -> Self {
+        let stop = CancellationToken::new();
+        let mut settings = vec![("GUESTGUARD_PUBLIC_URL", PUBLIC_URL)];
+        settings.extend_from_slice(extra);
+        let address = super::start_web_server(
+            database_url,
+            nats_url,
+            fraud_address,
+            &settings,
             stop.clone(),
         )
         .await;
         let db = sqlx::postgres::PgPoolOptions::new()
             .max_connections(2)
-            .connect(&database_url)
+            .connect(database_url)
             .await
             .expect("the test database accepts connections");
         Self {
@@ -78,12 +146,28 @@ impl TestApi {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .redirect(reqwest::redirect::Policy::none())
+                .user_agent(BROWSER)
                 .build()
                 .expect("http client"),
             db,
-            database,
             services,
             stop,
+        }
+    }
+
+    /// The NATS server this GuestGuard publishes to.
+    pub fn nats_url(&self) -> String {
+        match &self.services {
+            Services::Shared { shared, .. } => shared.nats.url(),
+            Services::Own(own) => own.nats.url(),
+        }
+    }
+
+    /// The services of an isolated GuestGuard.
+    pub fn own(&mut self) -> &mut OwnServices {
+        match &mut self.services {
+            Services::Own(own) => own,
+            Services::Shared { .. } => panic!("only TestApi::spawn_isolated has its own services"),
         }
     }
 
@@ -314,7 +398,9 @@ impl TestApi {
 impl Drop for TestApi {
     fn drop(&mut self) {
         self.stop.cancel();
-        self.services.drop_database(&self.database);
+        if let Services::Shared { shared, database } = &self.services {
+            shared.drop_database(database);
+        }
     }
 }
 

@@ -48,15 +48,63 @@ pub fn init_tracing() {
 /// Starts a fraud engine on a free port of the current runtime, keeping its baselines
 /// in the given NATS.
 pub async fn start_fraud_engine(nats_url: &str, stop: CancellationToken) -> SocketAddr {
-    let fraud_server = fraud::startup::FraudServer::build(
-        fraud::settings::Settings::development(SocketAddr::from(([127, 0, 0, 1], 0)), nats_url),
-        stop,
-    )
-    .await
-    .expect("fraud engine binds");
-    let fraud_address = fraud_server.address();
-    tokio::spawn(fraud_server.run_until_stopped());
-    fraud_address
+    let mut engine =
+        FraudEngine::start_at(nats_url, SocketAddr::from(([127, 0, 0, 1], 0)), stop).await;
+    // The caller's token, not this handle, decides when the engine stops.
+    engine.stop_on_drop = false;
+    engine.address
+}
+
+/// A fraud engine of one test, which the test can stop and start again on the same
+/// address (as in an outage).
+pub struct FraudEngine {
+    pub address: SocketAddr,
+    nats_url: String,
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    stop_on_drop: bool,
+}
+
+impl FraudEngine {
+    /// Starts an engine at `address` (port 0: a free one).
+    pub async fn start_at(nats_url: &str, address: SocketAddr, stop: CancellationToken) -> Self {
+        let server = fraud::startup::FraudServer::build(
+            fraud::settings::Settings::development(address, nats_url),
+            stop.clone(),
+        )
+        .await
+        .expect("fraud engine binds");
+        let address = server.address();
+        Self {
+            address,
+            nats_url: nats_url.to_owned(),
+            stop,
+            task: Some(tokio::spawn(server.run_until_stopped())),
+            stop_on_drop: true,
+        }
+    }
+
+    /// Stops the engine and waits until its port is free.
+    pub async fn stop(&mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Starts the engine again on the same address.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        *self = Self::start_at(&self.nats_url, self.address, CancellationToken::new()).await;
+    }
+}
+
+impl Drop for FraudEngine {
+    fn drop(&mut self) {
+        if self.stop_on_drop {
+            self.stop.cancel();
+        }
+    }
 }
 
 /// Builds the web server on a free port with the given dependencies (and any further
@@ -69,15 +117,18 @@ pub async fn start_web_server(
     extra: &[(&str, &str)],
     stop: CancellationToken,
 ) -> SocketAddr {
-    let settings = Settings::from_lookup(|name| match name {
-        "DATABASE_URL" => Some(database_url.to_owned()),
-        "NATS_URL" => Some(nats_url.to_owned()),
-        "FRAUD_GRPC_URL" => Some(format!("http://{fraud_address}")),
-        "GUESTGUARD_HEALTH_TIMEOUT_MS" => Some("1000".to_owned()),
-        _ => extra
-            .iter()
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| (*value).to_owned()),
+    // `extra` comes first, so a test can point the server elsewhere.
+    let settings = Settings::from_lookup(|name| {
+        if let Some((_, value)) = extra.iter().find(|(key, _)| *key == name) {
+            return Some((*value).to_owned());
+        }
+        match name {
+            "DATABASE_URL" => Some(database_url.to_owned()),
+            "NATS_URL" => Some(nats_url.to_owned()),
+            "FRAUD_GRPC_URL" => Some(format!("http://{fraud_address}")),
+            "GUESTGUARD_HEALTH_TIMEOUT_MS" => Some("1000".to_owned()),
+            _ => None,
+        }
     })
     .expect("test settings are valid");
     let leptos_options = LeptosOptions::builder()

@@ -1,0 +1,409 @@
+//! The engine's asynchronous path: the durable pull consumer [`ENGINE_CONSUMER`] of
+//! `access.attempted`, shared by every engine instance, which scores each access and
+//! publishes `fraud.scored`.
+//!
+//! One message is: parse (poison → `term`) → the score of this access, computed once
+//! ([`ResultStore`]) → record it in the baselines (a no-op the second time) → publish
+//! `fraud.scored` with `Nats-Msg-Id: fraud.scored.<access id>` and wait for the stream's
+//! ack → only then ack the message. Anything unavailable on the way → `nak` with a delay
+//! growing with the delivery count, so a redelivery repeats the same steps with the
+//! same effect. The loop outlives NATS outages: a broken message stream is reopened
+//! with backoff until the engine's stop token is cancelled.
+
+use crate::{
+    baselines::BaselineError,
+    results::{ResultError, ResultStore, StoredScore},
+    scoring::{self, FraudEngine},
+};
+use async_nats::{
+    header::NATS_MESSAGE_ID,
+    jetstream::{
+        self,
+        consumer::{pull, AckPolicy, PullConsumer},
+        AckKind,
+    },
+    HeaderMap,
+};
+use chrono::Utc;
+use futures::StreamExt as _;
+use proto::{
+    events::{AccessAttempted, FraudScored, ACCESS_ATTEMPTED, ENGINE_CONSUMER, FRAUD_SCORED},
+    fraud::v1::{ClientSignals, ScoreRequest},
+};
+use std::{sync::Arc, time::Duration};
+use tokio::{sync::Semaphore, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+
+/// Longest wait before a failed message is delivered again.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+/// Longest wait before a broken message stream is reopened.
+const MAX_REOPEN_DELAY: Duration = Duration::from_secs(2);
+/// Idle heartbeat asked of the server; two missed ones reopen the stream.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// Limits of the consumer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerSettings {
+    /// How many messages one engine handles at once (`FRAUD_CONSUMER_CONCURRENCY`).
+    pub concurrency: usize,
+    /// How many times a message is delivered before the server gives up on it
+    /// (`FRAUD_CONSUMER_MAX_DELIVER`; applied when the consumer is created).
+    pub max_deliver: i64,
+    /// How long a delivered message may stay unacknowledged before it is delivered
+    /// again (`FRAUD_CONSUMER_ACK_WAIT_SECS`; applied when the consumer is created).
+    pub ack_wait: Duration,
+}
+
+impl Default for ConsumerSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            max_deliver: 10,
+            ack_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why one message was not scored.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// The message can never be scored: it is terminated, not retried.
+    #[error("the message is not a valid access attempt: {0}")]
+    Poison(String),
+    /// NATS or a bucket is unavailable, or the score was not acknowledged: retry later.
+    #[error("{0}")]
+    Transient(String),
+}
+
+impl From<BaselineError> for HandleError {
+    fn from(error: BaselineError) -> Self {
+        Self::Transient(error.to_string())
+    }
+}
+
+impl From<ResultError> for HandleError {
+    fn from(error: ResultError) -> Self {
+        Self::Transient(error.to_string())
+    }
+}
+
+/// How long to wait before delivering again a message that failed on its
+/// `delivered`-th delivery: 1 s, 2 s, 4 s, … at most 30 s.
+pub fn retry_delay(delivered: i64) -> Duration {
+    let doublings = u32::try_from(delivered.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
+    Duration::from_secs(1u64 << doublings).min(MAX_RETRY_DELAY)
+}
+
+/// The gRPC request an `access.attempted` body amounts to, so both paths share one
+/// validation ([`scoring::parse`]).
+pub fn score_request(access: &AccessAttempted) -> ScoreRequest {
+    ScoreRequest {
+        event_id: access.event_id.to_string(),
+        guest_id: access.guest_id.to_string(),
+        token_id: access.token_id.to_string(),
+        access_log_id: access.access_log_id.to_string(),
+        accessed_at: access.accessed_at.to_rfc3339(),
+        ip: access.ip.clone().unwrap_or_default(),
+        user_agent: access.user_agent.clone(),
+        accept_language: access.accept_language.clone(),
+        signals: Some(ClientSignals {
+            fingerprint_hash: access.signals.fingerprint_hash.clone().unwrap_or_default(),
+            time_zone: access.signals.time_zone.clone().unwrap_or_default(),
+            screen: access.signals.screen.clone().unwrap_or_default(),
+            js_enabled: access.signals.js_enabled,
+        }),
+        is_rsvp: access.is_rsvp,
+    }
+}
+
+/// Opens the events stream and the engine's durable consumer, creating them when
+/// missing. An existing consumer is used as it is.
+///
+/// Works against NATS 2.9: async-nats creates the consumer with
+/// `$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`, which servers have understood
+/// since 2.9.0.
+pub async fn open(
+    jetstream: &jetstream::Context,
+    settings: &ConsumerSettings,
+) -> Result<PullConsumer, async_nats::Error> {
+    let stream = proto::events::ensure_stream(jetstream).await?;
+    let consumer = stream
+        .get_or_create_consumer(
+            ENGINE_CONSUMER,
+            pull::Config {
+                durable_name: Some(ENGINE_CONSUMER.to_owned()),
+                description: Some("GuestGuard fraud engines: score access attempts".into()),
+                filter_subject: ACCESS_ATTEMPTED.to_owned(),
+                ack_policy: AckPolicy::Explicit,
+                ack_wait: settings.ack_wait,
+                max_deliver: settings.max_deliver,
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(consumer)
+}
+
+/// The consumer of `access.attempted`, ready to run.
+#[derive(Clone, Debug)]
+pub struct AccessConsumer {
+    jetstream: jetstream::Context,
+    engine: FraudEngine,
+    results: ResultStore,
+    settings: ConsumerSettings,
+}
+
+impl AccessConsumer {
+    /// Opens the results bucket and makes sure the stream and the consumer exist.
+    pub async fn start(
+        jetstream: jetstream::Context,
+        engine: FraudEngine,
+        settings: ConsumerSettings,
+    ) -> Result<Self, async_nats::Error> {
+        let results = ResultStore::open(&jetstream).await?;
+        open(&jetstream, &settings).await?;
+        Ok(Self {
+            jetstream,
+            engine,
+            results,
+            settings,
+        })
+    }
+
+    /// Handles messages, at most `concurrency` at once, until `stop` is cancelled; then
+    /// lets the messages in hand finish. A broken message stream (NATS down, consumer
+    /// gone) is reopened with backoff.
+    pub async fn run(self, stop: CancellationToken) {
+        let this = Arc::new(self);
+        let permits = Arc::new(Semaphore::new(this.settings.concurrency.max(1)));
+        let mut in_flight = JoinSet::new();
+        let mut failures: u32 = 0;
+        'reopen: while !stop.is_cancelled() {
+            if failures > 0 {
+                let delay = Duration::from_millis(100u64 << failures.min(5)).min(MAX_REOPEN_DELAY);
+                tokio::select! {
+                    _ = stop.cancelled() => break 'reopen,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+            let opened = tokio::select! {
+                _ = stop.cancelled() => break 'reopen,
+                opened = this.messages() => opened,
+            };
+            let mut messages = match opened {
+                Ok(messages) => messages,
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(%error, failures, "cannot open the access.attempted consumer");
+                    continue 'reopen;
+                }
+            };
+            loop {
+                while let Some(finished) = in_flight.try_join_next() {
+                    if let Err(error) = finished {
+                        tracing::error!(%error, "handling an access.attempted message panicked");
+                    }
+                }
+                let permit = tokio::select! {
+                    _ = stop.cancelled() => break 'reopen,
+                    permit = permits.clone().acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => break 'reopen,
+                    },
+                };
+                let next = tokio::select! {
+                    _ = stop.cancelled() => break 'reopen,
+                    next = messages.next() => next,
+                };
+                match next {
+                    Some(Ok(message)) => {
+                        failures = 0;
+                        let this = Arc::clone(&this);
+                        in_flight.spawn(async move {
+                            this.handle(message).await;
+                            drop(permit);
+                        });
+                    }
+                    Some(Err(error)) => {
+                        failures = failures.saturating_add(1);
+                        tracing::warn!(%error, "the access.attempted stream failed; reopening");
+                        continue 'reopen;
+                    }
+                    None => {
+                        failures = failures.saturating_add(1);
+                        tracing::warn!("the access.attempted stream ended; reopening");
+                        continue 'reopen;
+                    }
+                }
+            }
+        }
+        while in_flight.join_next().await.is_some() {}
+        tracing::info!("access.attempted consumer stopped");
+    }
+
+    /// A fresh pull subscription to the consumer (recreated if it was deleted).
+    async fn messages(&self) -> Result<pull::Stream, async_nats::Error> {
+        let consumer = open(&self.jetstream, &self.settings).await?;
+        let batch = self.settings.concurrency.max(1);
+        Ok(consumer
+            .stream()
+            .max_messages_per_batch(batch)
+            .heartbeat(HEARTBEAT)
+            .messages()
+            .await?)
+    }
+
+    /// Handles one delivery and answers it: ack, nak with delay, or term.
+    #[tracing::instrument(skip_all, fields(stream_sequence, delivered))]
+    async fn handle(&self, message: jetstream::Message) {
+        let (stream_sequence, delivered) = match message.info() {
+            Ok(info) => (info.stream_sequence, info.delivered),
+            Err(_) => (0, 1),
+        };
+        let span = tracing::Span::current();
+        span.record("stream_sequence", stream_sequence);
+        span.record("delivered", delivered);
+
+        match self.score(&message.payload).await {
+            Ok(scored) => {
+                if let Err(error) = self.acknowledge(&message).await {
+                    // The score is published; a redelivery publishes the same one again.
+                    tracing::warn!(%error, "could not ack a scored access");
+                } else {
+                    tracing::info!(
+                        access_log_id = %scored.access_log_id,
+                        score = scored.score,
+                        risk = scored.risk,
+                        flagged = scored.flagged,
+                        "access scored from JetStream"
+                    );
+                }
+            }
+            Err(HandleError::Poison(reason)) => {
+                tracing::warn!(
+                    stream_sequence,
+                    %reason,
+                    "terminating a poison access.attempted message"
+                );
+                if let Err(error) = message.ack_with(AckKind::Term).await {
+                    tracing::warn!(%error, "could not terminate a poison message");
+                }
+            }
+            Err(HandleError::Transient(error)) => {
+                let delay = retry_delay(delivered);
+                if delivered >= self.settings.max_deliver {
+                    tracing::error!(%error, "scoring failed on the last delivery; giving up");
+                } else {
+                    tracing::warn!(%error, retry_in = ?delay, "scoring failed; retrying later");
+                }
+                if let Err(error) = message.ack_with(AckKind::Nak(Some(delay))).await {
+                    tracing::warn!(%error, "could not nak a message");
+                }
+            }
+        }
+    }
+
+    /// Acks and waits for the server to confirm it, so a lost ack is noticed here
+    /// rather than as a surprise redelivery.
+    async fn acknowledge(&self, message: &jetstream::Message) -> Result<(), async_nats::Error> {
+        message.double_ack().await
+    }
+
+    /// Scores one `access.attempted` body with one effect however often it comes, and
+    /// publishes its `fraud.scored`.
+    async fn score(&self, body: &[u8]) -> Result<FraudScored, HandleError> {
+        // Only the kind and place of a JSON error: its message may quote the payload.
+        let access: AccessAttempted = serde_json::from_slice(body).map_err(|e| {
+            HandleError::Poison(format!(
+                "{:?} JSON error at line {} column {}",
+                e.classify(),
+                e.line(),
+                e.column()
+            ))
+        })?;
+        let attempt = scoring::parse(&score_request(&access), self.engine.hasher(), Utc::now())
+            .map_err(|e| HandleError::Poison(e.to_string()))?;
+        let id = access.access_log_id;
+
+        let result = match self.results.get(id).await? {
+            Some(earlier) => earlier,
+            None => {
+                let assessment = self.engine.assess(&attempt).await?;
+                self.results
+                    .first_of(id, StoredScore::of(&assessment, Utc::now()))
+                    .await?
+            }
+        };
+        self.engine.remember(&attempt, result.band).await?;
+
+        let scored = FraudScored {
+            event_id: access.event_id,
+            guest_id: access.guest_id,
+            token_id: access.token_id,
+            access_log_id: id,
+            score: result.score,
+            risk: result.band.code().to_owned(),
+            reasons: result.reasons,
+            flagged: result.flagged,
+            scored_at: result.scored_at,
+        };
+        self.publish(&scored).await?;
+        Ok(scored)
+    }
+
+    /// Publishes a score and waits for the stream to store it (or to recognise it as a
+    /// duplicate of the same score).
+    async fn publish(&self, scored: &FraudScored) -> Result<(), HandleError> {
+        let body = serde_json::to_vec(scored).map_err(|e| HandleError::Transient(e.to_string()))?;
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            NATS_MESSAGE_ID,
+            FraudScored::message_id(scored.access_log_id).as_str(),
+        );
+        self.jetstream
+            .publish_with_headers(FRAUD_SCORED, headers, body.into())
+            .await
+            .map_err(|e| HandleError::Transient(format!("publishing fraud.scored: {e}")))?
+            .await
+            .map_err(|e| HandleError::Transient(format!("fraud.scored not acknowledged: {e}")))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_delay_doubles_with_each_delivery_up_to_thirty_seconds() {
+        let delays: Vec<u64> = (1..=7).map(|n| retry_delay(n).as_secs()).collect();
+        assert_eq!(delays, [1, 2, 4, 8, 16, 30, 30]);
+        assert_eq!(retry_delay(0), Duration::from_secs(1));
+        assert_eq!(retry_delay(i64::MAX), MAX_RETRY_DELAY);
+    }
+
+    #[test]
+    fn an_access_event_becomes_the_same_request_as_the_grpc_path() {
+        let id = uuid::Uuid::from_u128(5);
+        let access = AccessAttempted {
+            access_log_id: id,
+            event_id: id,
+            guest_id: id,
+            token_id: id,
+            accessed_at: "2026-11-23T12:00:00Z".parse().expect("time"),
+            ip: None,
+            user_agent: "curl/8".into(),
+            accept_language: String::new(),
+            signals: Default::default(),
+            is_rsvp: true,
+        };
+        let request = score_request(&access);
+        assert_eq!(request.access_log_id, id.to_string());
+        assert_eq!(request.ip, "");
+        assert!(request.is_rsvp);
+        let hasher = crate::baselines::FingerprintHasher::new("k".into());
+        let attempt = scoring::parse(&request, &hasher, Utc::now()).expect("valid");
+        assert_eq!(attempt.access_id, Some(id));
+        assert_eq!(attempt.device, None);
+    }
+}

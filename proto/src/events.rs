@@ -1,0 +1,142 @@
+//! The JetStream contract between the web server and the fraud engine: one stream,
+//! [`STREAM`], holding three subjects, and the JSON body of each.
+//!
+//! | subject              | published by                  | consumed by                   |
+//! |----------------------|-------------------------------|-------------------------------|
+//! | [`ACCESS_ATTEMPTED`] | server (outbox relay)         | fraud engine (`fraud-engine`) |
+//! | [`FRAUD_SCORED`]     | fraud engine                  | server (`guestguard-server`)  |
+//! | [`RSVP_CONFIRMED`]   | server (outbox relay)         | (hosts' notifications, later) |
+//!
+//! Every message carries a `Nats-Msg-Id` header, so a message published twice (a
+//! relay that crashed between publishing and recording it) is stored once within the
+//! stream's duplicate window. Consumers still tolerate redelivery: handling the same
+//! message twice has one effect.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Name of the stream.
+pub const STREAM: &str = "GUESTGUARD";
+/// A link was opened (or an RSVP could not be scored in time): score it.
+pub const ACCESS_ATTEMPTED: &str = "access.attempted";
+/// The engine scored an access attempt.
+pub const FRAUD_SCORED: &str = "fraud.scored";
+/// A guest's answer was recorded.
+pub const RSVP_CONFIRMED: &str = "rsvp.confirmed";
+/// Every subject of the stream.
+pub const SUBJECTS: [&str; 3] = [ACCESS_ATTEMPTED, FRAUD_SCORED, RSVP_CONFIRMED];
+/// Durable consumer of [`ACCESS_ATTEMPTED`] shared by every fraud engine instance.
+pub const ENGINE_CONSUMER: &str = "fraud-engine";
+/// Durable consumer of [`FRAUD_SCORED`] shared by every web server instance.
+pub const SERVER_CONSUMER: &str = "guestguard-server";
+/// How long the stream remembers message ids to drop duplicates.
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(30 * 60);
+/// How long messages are kept.
+pub const MAX_AGE: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// The stream's configuration (both services create it when missing, with the same
+/// settings).
+pub fn stream_config() -> async_nats::jetstream::stream::Config {
+    async_nats::jetstream::stream::Config {
+        name: STREAM.to_owned(),
+        description: Some("GuestGuard: access attempts, fraud scores, RSVPs".to_owned()),
+        subjects: SUBJECTS.iter().map(|s| (*s).to_owned()).collect(),
+        max_age: MAX_AGE,
+        duplicate_window: DUPLICATE_WINDOW,
+        num_replicas: 1,
+        ..Default::default()
+    }
+}
+
+/// Opens the stream, creating it when missing.
+pub async fn ensure_stream(
+    jetstream: &async_nats::jetstream::Context,
+) -> Result<async_nats::jetstream::stream::Stream, async_nats::jetstream::context::CreateStreamError>
+{
+    jetstream.get_or_create_stream(stream_config()).await
+}
+
+/// Browser signals of an access, as the hydrated page reported them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signals {
+    /// Hash of the browser fingerprint computed in the page (the engine keys it again).
+    #[serde(default)]
+    pub fingerprint_hash: Option<String>,
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub screen: Option<String>,
+    /// Whether JavaScript ran in the page.
+    #[serde(default)]
+    pub js_enabled: bool,
+}
+
+/// Body of [`ACCESS_ATTEMPTED`]: one access attempt to score. Its `Nats-Msg-Id` is the
+/// access attempt's id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessAttempted {
+    pub access_log_id: Uuid,
+    pub event_id: Uuid,
+    pub guest_id: Uuid,
+    pub token_id: Uuid,
+    pub accessed_at: DateTime<Utc>,
+    /// The client's address, when known.
+    #[serde(default)]
+    pub ip: Option<String>,
+    #[serde(default)]
+    pub user_agent: String,
+    #[serde(default)]
+    pub accept_language: String,
+    #[serde(default)]
+    pub signals: Signals,
+    /// True for an RSVP that could not be scored when it was submitted.
+    #[serde(default)]
+    pub is_rsvp: bool,
+}
+
+/// Body of [`FRAUD_SCORED`]. Its `Nats-Msg-Id` is `fraud.scored.<access_log_id>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FraudScored {
+    pub event_id: Uuid,
+    pub guest_id: Uuid,
+    pub token_id: Uuid,
+    pub access_log_id: Uuid,
+    /// 0 (no risk) to 100.
+    pub score: u32,
+    /// `low`, `medium`, `high` or `block`.
+    pub risk: String,
+    /// Stable reason codes, e.g. `fingerprint_mismatch`.
+    pub reasons: Vec<String>,
+    /// Whether hosts should look at this access (score at or above the flag threshold).
+    pub flagged: bool,
+    pub scored_at: DateTime<Utc>,
+}
+
+impl FraudScored {
+    /// The `Nats-Msg-Id` of the score of an access attempt.
+    pub fn message_id(access_log_id: Uuid) -> String {
+        format!("{FRAUD_SCORED}.{access_log_id}")
+    }
+}
+
+/// Body of [`RSVP_CONFIRMED`]. Its `Nats-Msg-Id` is the outbox row's id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RsvpConfirmed {
+    pub rsvp_id: Uuid,
+    pub event_id: Uuid,
+    pub guest_id: Uuid,
+    pub token_id: Uuid,
+    /// The access attempt the RSVP was scored as.
+    pub access_log_id: Uuid,
+    /// `attending`, `declined` or `maybe`.
+    pub response: String,
+    pub plus_ones: i32,
+    /// The fraud score, when the engine answered in time.
+    #[serde(default)]
+    pub risk_score: Option<u32>,
+    #[serde(default)]
+    pub risk: Option<String>,
+    pub confirmed_at: DateTime<Utc>,
+}
