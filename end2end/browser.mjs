@@ -22,20 +22,27 @@ export function launch() {
   });
 }
 
+/** The user agent of an ordinary desktop Chrome: guests are people, not headless robots. */
+export const DESKTOP_CHROME =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+
 /**
  * Opens a page that records browser console errors and failed requests, so a test can
- * assert the page ran cleanly.
+ * assert the page ran cleanly. `options` are Playwright context options (user agent...).
  */
-export async function openPage(browser) {
-  const context = await browser.newContext({ baseURL: baseUrl });
+export async function openPage(browser, options = {}) {
+  const context = await browser.newContext({ baseURL: baseUrl, ...options });
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
     if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
   });
-  page.on('requestfailed', (request) =>
-    problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`),
-  );
+  page.on('requestfailed', (request) => {
+    const reason = request.failure()?.errorText ?? '';
+    // A navigation cancels the requests of the page it leaves: not a failure.
+    if (reason === 'net::ERR_ABORTED') return;
+    problems.push(`request failed: ${request.url()} ${reason}`);
+  });
   return { context, page, problems };
 }

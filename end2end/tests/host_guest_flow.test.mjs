@@ -1,10 +1,11 @@
 // What a host and a guest do, end to end in Chromium: the host signs up, creates an
 // event, adds a guest and copies the guest's link; the guest, in a separate browser
 // context (no shared cookies), opens the link and RSVPs attending with one plus-one;
-// the host's guest table then shows the answer.
+// the fraud engine scores the answer (same device as the opening: Verified) and the
+// host's guest table then shows the answer with that verdict.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPage } from '../browser.mjs';
+import { launch, openPage, DESKTOP_CHROME } from '../browser.mjs';
 
 let browser;
 before(async () => {
@@ -63,11 +64,14 @@ test('a host invites a guest, the guest RSVPs, and the host sees the answer', as
   assert.equal(copied, await linkInput.inputValue());
 
   // The guest opens the link in a browser context of their own.
-  const guest = await openPage(browser);
+  const guest = await openPage(browser, { userAgent: DESKTOP_CHROME });
   const guestPage = guest.page;
+  // The hydrated page reports its browser signals for this opening.
+  const signalsReported = guestPage.waitForResponse((r) => r.url().includes('/signals'));
   const response = await guestPage.goto(copied);
   assert.equal(response.status(), 200);
   await hydrated(guestPage);
+  assert.equal((await signalsReported).status(), 204);
   assert.equal((await guestPage.getByTestId('invitation-event-name').textContent()).trim(), 'Summer Garden Party');
   assert.match(await guestPage.getByTestId('invitation-guest-name').textContent(), /Grace Guest/);
 
@@ -87,6 +91,7 @@ test('a host invites a guest, the guest RSVPs, and the host sees the answer', as
   const answered = page.getByTestId('guest-row').filter({ hasText: 'Grace Guest' });
   assert.match(await answered.getByTestId('status-badge').textContent(), /attending/i);
   assert.equal((await answered.getByTestId('row-plus-ones').textContent()).trim(), '1');
+  assert.equal((await answered.getByTestId('risk-badge').textContent()).trim(), 'Verified');
   assert.deepEqual(host.problems, []);
   await host.context.close();
 });

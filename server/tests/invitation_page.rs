@@ -175,6 +175,16 @@ impl Invitation {
     /// The RSVP form posted by a browser without wasm, from the guest's page; returns
     /// the status and where the browser is sent next.
     async fn post_form(&self, token: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        self.post_form_as(BROWSER, token, fields).await
+    }
+
+    /// [`Self::post_form`] from a client with this user agent.
+    async fn post_form_as(
+        &self,
+        user_agent: &str,
+        token: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, String) {
         let mut form = vec![("token", token)];
         form.extend_from_slice(fields);
         let body = form
@@ -188,7 +198,7 @@ impl Invitation {
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "text/html,application/xhtml+xml")
             .header(header::REFERER, self.app.url(&format!("/i/{token}")))
-            .header(header::USER_AGENT, BROWSER)
+            .header(header::USER_AGENT, user_agent)
             .body(body)
             .send()
             .await
@@ -437,6 +447,42 @@ async fn plus_ones_over_the_guests_limit_are_refused_with_a_message_beside_the_f
     let error: Value = response.json().await.expect("JSON error");
     assert_eq!(error["Invalid"]["field"], "plus_ones", "{error}");
     assert_eq!(invitation.stored_answer(invitation.guest_id).await, None);
+}
+
+#[tokio::test]
+async fn a_form_posted_by_a_script_is_refused_with_a_friendly_message_and_records_nothing() {
+    let invitation = Invitation::new(json!({})).await;
+    let token = invitation.token.clone();
+
+    // No JavaScript ran, no fingerprint, and the agent is a tool: the block band.
+    let (status, location) = invitation
+        .post_form_as("python-requests/2.32", &token, &[("response", "attending")])
+        .await;
+
+    assert_eq!(status, StatusCode::FOUND);
+    assert_eq!(invitation.stored_answer(invitation.guest_id).await, None);
+    let (status, html) = invitation.open(&location).await;
+    assert_eq!(status, StatusCode::OK);
+    let error = html
+        .split(r#"data-testid="rsvp-error""#)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no error on the form: {html}"));
+    assert!(
+        error.contains("We could not confirm this answer; please contact your host."),
+        "{html}"
+    );
+    // The link still works: the guest can answer from their own browser.
+    let (status, location) = invitation
+        .post_form(&token, &[("response", "declined")])
+        .await;
+    assert_eq!(status, StatusCode::FOUND, "{location}");
+    assert_eq!(
+        invitation
+            .stored_answer(invitation.guest_id)
+            .await
+            .map(|answer| answer.0),
+        Some("declined".to_owned())
+    );
 }
 
 #[tokio::test]

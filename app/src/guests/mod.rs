@@ -70,8 +70,9 @@ pub struct Guest {
     pub plus_ones: i32,
     pub note: String,
     pub responded_at: Option<DateTime<Utc>>,
-    /// Fraud band of the answer, when it was scored (`low`, `medium`, `high`, `block`).
-    pub risk: Option<String>,
+    /// Fraud band of the answer (`low`, `medium`, `high`), `null` until it is scored
+    /// (no answer yet, or the engine was unavailable and the answer waits for its score).
+    pub risk: Option<crate::fraud::RiskBand>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -37,7 +37,7 @@ impl From<GuestRow> for Guest {
             plus_ones: row.plus_ones,
             note: row.note,
             responded_at: row.responded_at,
-            risk: row.risk,
+            risk: row.risk.as_deref().and_then(crate::fraud::RiskBand::parse),
             created_at: row.created_at,
         }
     }

@@ -6,6 +6,7 @@ use super::{browser, forms::EditGuestForm, EventContext, Filter};
 use crate::{
     components::{capitalise, Badge, Tone, BUTTON_DANGER, BUTTON_SECONDARY},
     error::AppError,
+    fraud::RiskBand,
     guests::{
         server_fns::{remove_guest, GuestEntry, GuestTable},
         GuestStatus,
@@ -79,6 +80,32 @@ fn status_tone(status: GuestStatus) -> Tone {
     }
 }
 
+/// How far the answer can be trusted, in the words hosts see: Verified, Review,
+/// Suspicious (or Unscored while the fraud engine has not scored it yet).
+fn risk_badge(risk: Option<RiskBand>) -> impl IntoView {
+    let (label, tone, hint) = match risk {
+        Some(band) => (
+            band.label(),
+            match band {
+                RiskBand::Low => Tone::Good,
+                RiskBand::Medium => Tone::Warning,
+                RiskBand::High | RiskBand::Block => Tone::Bad,
+            },
+            "Fraud check of the answer",
+        ),
+        None => (
+            "Unscored",
+            Tone::Neutral,
+            "The fraud check was unavailable when the guest answered; it runs shortly",
+        ),
+    };
+    view! {
+        <span class="ml-1" title=hint data-testid="risk-badge">
+            <Badge tone>{label}</Badge>
+        </span>
+    }
+}
+
 /// The words and colour of a link's state.
 fn link_label(status: LinkStatus) -> (&'static str, Tone) {
     match status {
@@ -131,6 +158,7 @@ fn GuestRow(entry: GuestEntry) -> impl IntoView {
                 <Badge tone=status_tone(guest.status) attr:data-testid="status-badge">
                     {capitalise(guest.status.as_str())}
                 </Badge>
+                {(guest.status != GuestStatus::Pending).then(|| risk_badge(guest.risk))}
             </td>
             <td class=cell data-testid="row-plus-ones">{guest.plus_ones}</td>
             <td class=cell data-testid="row-max-plus-ones">
