@@ -80,6 +80,41 @@ impl FingerprintHasher {
     }
 }
 
+/// Opens a key-value bucket of the engine, creating it when missing (`max_age` zero:
+/// values never expire).
+///
+/// The bucket's stream is created directly with the key-value conventions (one value
+/// per key, rollups, direct gets) instead of through `create_key_value`, which first
+/// queries account details that NATS servers before 2.10 answer in a shape async-nats
+/// 0.42 cannot read.
+pub(crate) async fn open_bucket(
+    jetstream: &jetstream::Context,
+    bucket: &str,
+    description: &str,
+    max_age: Duration,
+) -> Result<kv::Store, String> {
+    jetstream
+        .get_or_create_stream(jetstream::stream::Config {
+            name: format!("KV_{bucket}"),
+            description: Some(description.to_owned()),
+            subjects: vec![format!("$KV.{bucket}.>")],
+            max_messages_per_subject: 1,
+            max_age,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            discard: jetstream::stream::DiscardPolicy::New,
+            num_replicas: 1,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    jetstream
+        .get_key_value(bucket)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// The baselines bucket.
 #[derive(Clone, Debug)]
 pub struct BaselineStore {
@@ -88,30 +123,15 @@ pub struct BaselineStore {
 
 impl BaselineStore {
     /// Opens the bucket, creating it when missing.
-    ///
-    /// The bucket's stream is created directly with the key-value conventions (one value
-    /// per key, rollups, direct gets) instead of through `create_key_value`, which first
-    /// queries account details that NATS servers before 2.10 answer in an older shape.
     pub async fn open(jetstream: &jetstream::Context) -> Result<Self, BaselineError> {
-        jetstream
-            .get_or_create_stream(jetstream::stream::Config {
-                name: format!("KV_{BUCKET}"),
-                description: Some("GuestGuard fraud engine: guest and device baselines".into()),
-                subjects: vec![format!("$KV.{BUCKET}.>")],
-                max_messages_per_subject: 1,
-                allow_rollup: true,
-                deny_delete: true,
-                allow_direct: true,
-                discard: jetstream::stream::DiscardPolicy::New,
-                num_replicas: 1,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| BaselineError::Unavailable(e.to_string()))?;
-        let kv = jetstream
-            .get_key_value(BUCKET)
-            .await
-            .map_err(|e| BaselineError::Unavailable(e.to_string()))?;
+        let kv = open_bucket(
+            jetstream,
+            BUCKET,
+            "GuestGuard fraud engine: guest and device baselines",
+            Duration::ZERO,
+        )
+        .await
+        .map_err(BaselineError::Unavailable)?;
         Ok(Self { kv })
     }
 

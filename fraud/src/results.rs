@@ -69,31 +69,15 @@ pub struct ResultStore {
 
 impl ResultStore {
     /// Opens the bucket, creating it when missing.
-    ///
-    /// Like the baselines bucket, its stream is created directly with the key-value
-    /// conventions, because `create_key_value` first asks for account details that NATS
-    /// servers before 2.10 answer in a shape async-nats 0.42 cannot read.
     pub async fn open(jetstream: &jetstream::Context) -> Result<Self, ResultError> {
-        jetstream
-            .get_or_create_stream(jetstream::stream::Config {
-                name: format!("KV_{BUCKET}"),
-                description: Some("GuestGuard fraud engine: the score of each access".into()),
-                subjects: vec![format!("$KV.{BUCKET}.>")],
-                max_messages_per_subject: 1,
-                max_age: MAX_AGE,
-                allow_rollup: true,
-                deny_delete: true,
-                allow_direct: true,
-                discard: jetstream::stream::DiscardPolicy::New,
-                num_replicas: 1,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| ResultError::Unavailable(e.to_string()))?;
-        let kv = jetstream
-            .get_key_value(BUCKET)
-            .await
-            .map_err(|e| ResultError::Unavailable(e.to_string()))?;
+        let kv = crate::baselines::open_bucket(
+            jetstream,
+            BUCKET,
+            "GuestGuard fraud engine: the score of each access",
+            MAX_AGE,
+        )
+        .await
+        .map_err(ResultError::Unavailable)?;
         Ok(Self { kv })
     }
 
