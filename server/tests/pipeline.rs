@@ -5,7 +5,7 @@
 
 mod support;
 
-use app::rsvps::RsvpOutcome;
+use app::{access::LoggedAccess, rsvps::RsvpOutcome};
 use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt as _;
 use serde_json::{json, Value};
@@ -105,6 +105,12 @@ async fn published(app: &TestApi, subject: &str) -> Vec<(String, Value)> {
 
 /// A host, an event and `n` invited guests' tokens.
 async fn invited(app: &TestApi, n: usize) -> (Host, Vec<String>) {
+    let (host, _, tokens) = invited_to_event(app, n).await;
+    (host, tokens)
+}
+
+/// [`invited`], with the event's id.
+async fn invited_to_event(app: &TestApi, n: usize) -> (Host, Uuid, Vec<String>) {
     let host = app.signup("ada@example.com").await;
     let event = app
         .create_event(&host, json!({"default_max_plus_ones": 2}))
@@ -116,7 +122,7 @@ async fn invited(app: &TestApi, n: usize) -> (Host, Vec<String>) {
             .await;
         tokens.push(link.token);
     }
-    (host, tokens)
+    (host, event.id, tokens)
 }
 
 /// A guest opens their link in a browser whose page reports its signals; returns the
@@ -143,7 +149,7 @@ fn access_log_id(view: &Value) -> Uuid {
 #[tokio::test]
 async fn an_opened_link_gets_its_score_band_reasons_and_flag_on_the_access_log() {
     let app = TestApi::spawn_isolated(FAST).await;
-    let (_, tokens) = invited(&app, 2).await;
+    let (host, event_id, tokens) = invited_to_event(&app, 2).await;
 
     // The guest on their phone: nothing suspicious.
     let guest_opening = open_in_browser(&app, &tokens[0], "phone-fingerprint").await;
@@ -177,6 +183,33 @@ async fn an_opened_link_gets_its_score_band_reasons_and_flag_on_the_access_log()
             "{reason} missing from {scraper:?}"
         );
     }
+
+    // The host reads the same in the access log, and can ask for the flagged ones.
+    let log: Vec<LoggedAccess> = app
+        .get(&format!("/api/v1/events/{event_id}/access-log"))
+        .as_host(&host)
+        .await
+        .expect_status(200)
+        .parse();
+    assert_eq!(log.len(), 2);
+    let verdicts: HashMap<Uuid, Option<String>> =
+        log.iter().map(|a| (a.id, a.verdict.clone())).collect();
+    assert_eq!(verdicts[&guest_opening].as_deref(), Some("Verified"));
+    assert_eq!(verdicts[&scraper_opening].as_deref(), Some("Blocked"));
+    let flagged: Vec<LoggedAccess> = app
+        .get(&format!(
+            "/api/v1/events/{event_id}/access-log?flagged=true"
+        ))
+        .as_host(&host)
+        .await
+        .expect_status(200)
+        .parse();
+    assert_eq!(
+        flagged.iter().map(|a| a.id).collect::<Vec<_>>(),
+        [scraper_opening]
+    );
+    assert_eq!(flagged[0].guest_name, "Guest 1");
+    assert!(flagged[0].flagged && !flagged[0].js_enabled);
 }
 
 #[tokio::test]

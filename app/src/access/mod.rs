@@ -85,6 +85,35 @@ pub struct OpenedInvitation {
     pub accepts_answers: bool,
 }
 
+/// One access attempt as a host sees it in the access log
+/// (`GET /api/v1/events/{id}/access-log`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LoggedAccess {
+    pub id: Uuid,
+    pub guest_id: Uuid,
+    pub guest_name: String,
+    /// `open` (the link was opened) or `rsvp` (an answer was submitted).
+    pub kind: String,
+    pub accessed_at: DateTime<Utc>,
+    pub ip: Option<String>,
+    pub user_agent: String,
+    /// Whether JavaScript ran in the page (the page reported its browser signals).
+    pub js_enabled: bool,
+    /// 0–100; `null` while the attempt waits for its score.
+    pub risk_score: Option<i32>,
+    pub risk: Option<crate::fraud::RiskBand>,
+    /// What hosts call the band: Verified, Review, Suspicious or Blocked.
+    pub verdict: Option<String>,
+    /// Stable reason codes, e.g. `fingerprint_mismatch`.
+    pub reasons: Vec<String>,
+    /// Whether hosts should look at this attempt (score at or above the flag threshold).
+    pub flagged: bool,
+    /// An answer refused for its score (nothing else was recorded).
+    pub blocked: bool,
+    pub scored_at: Option<DateTime<Utc>>,
+}
+
 /// Browser signals the hydrated RSVP page reports for its access attempt
 /// (`POST /api/v1/access/{token}/signals`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

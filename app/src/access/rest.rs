@@ -1,13 +1,15 @@
 //! REST transport of link openings (public, for guests):
 //! `GET /api/v1/access/{token}` records the attempt and shows the invitation;
-//! `POST /api/v1/access/{token}/signals` adds the hydrated page's browser signals.
+//! `POST /api/v1/access/{token}/signals` adds the hydrated page's browser signals;
+//! `GET /api/v1/events/{id}/access-log` shows hosts every attempt with its fraud score.
 
 use super::{store, AccessView, BrowserSignals, TokenView};
 use crate::{
     error::AppError,
+    hosts::auth::CurrentHost,
     invitations::resolve,
     rate_limit::Quota,
-    rest::{ApiPath, ClientIp, JsonBody},
+    rest::{ApiPath, ApiQuery, ClientIp, JsonBody},
     rsvps,
     state::AppState,
 };
@@ -31,6 +33,43 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/access/{token}", get(open))
         .route("/access/{token}/signals", post(signals))
+        .route("/events/{id}/access-log", get(access_log))
+}
+
+/// Query of `GET /api/v1/events/{id}/access-log`.
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct LogQuery {
+    /// `true`: only flagged attempts (score at or above the flag threshold).
+    #[serde(default)]
+    pub flagged: bool,
+    /// At most this many attempts, newest first (1–500, default 100).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/events/{id}/access-log", tag = "events", summary = "The event's access log with fraud scores", description = "Every opening of the event's invitation links and every answer submitted, newest first, with the fraud engine's score, band (`verdict`: Verified, Review, Suspicious, Blocked), reasons and flag. Openings are scored asynchronously, so a fresh one may still have `risk_score: null`.", params(("id" = uuid::Uuid, Path, description = "The event"), LogQuery), security(("api_key" = []), ("session" = [])), responses((status = 200, description = "Attempts, newest first", body = Vec<super::LoggedAccess>), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such event of this host", body = crate::api_docs::openapi::ErrorBody), (status = 422, description = "`limit` is out of range", body = crate::api_docs::openapi::ErrorBody)))]
+/// `GET /api/v1/events/{id}/access-log?flagged=true&limit=50` → the attempts.
+pub(crate) async fn access_log(
+    State(state): State<AppState>,
+    host: CurrentHost,
+    ApiPath(event_id): ApiPath<uuid::Uuid>,
+    ApiQuery(query): ApiQuery<LogQuery>,
+) -> Result<Json<Vec<super::LoggedAccess>>, AppError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::invalid(
+            "limit",
+            "invalid_limit",
+            "limit must be between 1 and 500",
+        ));
+    }
+    let filter = store::LogFilter {
+        flagged: query.flagged,
+        limit,
+    };
+    Ok(Json(
+        store::log(&state.pool, host.id, event_id, filter).await?,
+    ))
 }
 
 /// Counts one request on a guest link for this client.

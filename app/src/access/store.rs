@@ -1,7 +1,7 @@
 //! PostgreSQL storage of access attempts and of what a guest's page shows. Recording an
 //! attempt also queues its `access.attempted` event in the outbox (same transaction).
 
-use super::{BrowserSignals, EventView, GuestView};
+use super::{BrowserSignals, EventView, GuestView, LoggedAccess};
 use crate::{
     error::AppError,
     fraud::{FraudVerdict, RiskBand},
@@ -305,6 +305,81 @@ pub async fn signals_of(
             js_enabled: row.js_enabled,
         })
         .unwrap_or_default())
+}
+
+/// Filter of the access log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogFilter {
+    /// Only flagged attempts.
+    pub flagged: bool,
+    /// At most this many, newest first.
+    pub limit: i64,
+}
+
+/// The access log of one of the host's events, newest first (another host's event is
+/// not found).
+pub async fn log(
+    pool: &PgPool,
+    host_id: Uuid,
+    event_id: Uuid,
+    filter: LogFilter,
+) -> Result<Vec<LoggedAccess>, AppError> {
+    crate::events::store::get(pool, host_id, event_id).await?;
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+        guest_id: Uuid,
+        guest_name: String,
+        kind: String,
+        accessed_at: DateTime<Utc>,
+        ip: Option<String>,
+        user_agent: String,
+        js_enabled: bool,
+        risk_score: Option<i32>,
+        risk: Option<String>,
+        reasons: Vec<String>,
+        flagged: Option<bool>,
+        blocked: bool,
+        scored_at: Option<DateTime<Utc>>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT a.id, a.guest_id, g.name AS guest_name, a.kind, a.accessed_at, host(a.ip) AS ip,
+                a.user_agent, a.js_enabled, a.risk_score, a.risk, a.reasons, a.flagged,
+                a.blocked, a.scored_at
+         FROM access_attempts a JOIN guests g ON g.id = a.guest_id
+         WHERE a.event_id = $1 AND a.host_id = $2 AND ($3 = false OR a.flagged)
+         ORDER BY a.accessed_at DESC, a.id
+         LIMIT $4",
+    )
+    .bind(event_id)
+    .bind(host_id)
+    .bind(filter.flagged)
+    .bind(filter.limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let risk = row.risk.as_deref().and_then(RiskBand::parse);
+            LoggedAccess {
+                id: row.id,
+                guest_id: row.guest_id,
+                guest_name: row.guest_name,
+                kind: row.kind,
+                accessed_at: row.accessed_at,
+                ip: row.ip,
+                user_agent: row.user_agent,
+                js_enabled: row.js_enabled,
+                risk_score: row.risk_score,
+                risk,
+                verdict: risk.map(|band| band.label().to_owned()),
+                reasons: row.reasons,
+                flagged: row.flagged.unwrap_or(false),
+                blocked: row.blocked,
+                scored_at: row.scored_at,
+            }
+        })
+        .collect())
 }
 
 /// The guest behind an invitation, with their effective plus-one limit.

@@ -91,6 +91,7 @@ impl Modify for Security {
         crate::invitations::rest::revoke,
         crate::access::rest::open,
         crate::access::rest::signals,
+        crate::access::rest::access_log,
         crate::rsvps::rest::submit,
     ),
     components(schemas(ErrorBody, ErrorDetail)),

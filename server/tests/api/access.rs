@@ -234,3 +234,49 @@ async fn opening_links_too_fast_is_a_429_with_retry_after() {
         .and_then(|value| value.parse::<u64>().ok())
         .is_some_and(|seconds| (1..=60).contains(&seconds)));
 }
+
+#[tokio::test]
+async fn the_access_log_is_the_hosts_own_newest_first_and_bounded() {
+    let app = TestApi::spawn().await;
+    let host = app.signup("ada@example.com").await;
+    let other = app.signup("eve@example.com").await;
+    let event = app.create_event(&host, json!({})).await;
+    let (_, link) = app.invite(&host, &event, json!({"name": "Grace"})).await;
+    let first = app.open_link(&link.token).await.expect_status(200).json();
+    let second = app.open_link(&link.token).await.expect_status(200).json();
+    let path = format!("/api/v1/events/{}/access-log", event.id);
+
+    let log = app
+        .get(&path)
+        .as_host(&host)
+        .await
+        .expect_status(200)
+        .json();
+
+    let ids: Vec<&serde_json::Value> = log
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|entry| &entry["id"])
+        .collect();
+    assert_eq!(ids, [&second["access_log_id"], &first["access_log_id"]]);
+    assert_eq!(log[0]["guest_name"], "Grace");
+    assert_eq!(log[0]["kind"], "open");
+    assert_eq!(log[0]["ip"], "127.0.0.1");
+    let limited = app
+        .get(&format!("{path}?limit=1"))
+        .as_host(&host)
+        .await
+        .expect_status(200)
+        .json();
+    assert_eq!(limited.as_array().map(Vec::len), Some(1));
+    app.get(&format!("{path}?limit=0"))
+        .as_host(&host)
+        .await
+        .expect_error(422, "invalid_limit");
+    app.get(&path)
+        .as_host(&other)
+        .await
+        .expect_error(404, "not_found");
+    app.get(&path).await.expect_error(401, "unauthenticated");
+}

@@ -34,8 +34,14 @@ async fn the_openapi_document_describes_every_endpoint_with_its_credentials() {
     let schemas = &document["components"]["schemas"];
     assert!(schemas["Event"]["properties"]["event_date"].is_object());
     // An RSVP's answer documents its fraud verdict, and a refused one its 403.
-    assert!(schemas["RsvpOutcome"]["properties"]["fraud"].is_object(), "{schemas}");
-    assert!(schemas["FraudVerdict"]["properties"]["used"].is_object(), "{schemas}");
+    assert!(
+        schemas["RsvpOutcome"]["properties"]["fraud"].is_object(),
+        "{schemas}"
+    );
+    assert!(
+        schemas["FraudVerdict"]["properties"]["used"].is_object(),
+        "{schemas}"
+    );
     assert!(schemas["RsvpRequest"]["properties"]["access_log_id"].is_object());
     assert!(document["paths"]["/api/v1/rsvp/{token}"]["post"]["responses"]["403"].is_object());
 }
