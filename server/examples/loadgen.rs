@@ -201,7 +201,9 @@ async fn check_reachable(client: &Client, url: &str) -> anyhow::Result<String> {
         .timeout(Duration::from_secs(5))
         .send()
         .await
-        .map_err(|error| anyhow!("the server at {url} cannot be reached: {error}"))?;
+        .map_err(|error| {
+            anyhow::Error::new(error).context(format!("the server at {url} cannot be reached"))
+        })?;
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     Ok(match body.get("checks") {
@@ -405,8 +407,10 @@ fn string_field(body: &Value, field: &str) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow!("the answer has no {field:?}: {}", clip(&body.to_string())))
 }
 
+/// The start of a body, on one line, for error messages.
 fn clip(text: &str) -> String {
-    text.chars().take(300).collect()
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    line.chars().take(300).collect()
 }
 
 // ----- phases ---------------------------------------------------------------------------
