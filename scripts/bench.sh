@@ -37,27 +37,16 @@ chmod 0755 "$run_dir" # the postgres user (PostgreSQL runs as it when we are roo
 trap 'stack_stop; rm -rf "$run_dir"' EXIT
 trap 'exit 130' INT TERM
 
-# A free port, never one of the machine's own PostgreSQL / NATS.
-bench_port() {
-    local port
-    while :; do
-        port="$(free_port)"
-        case "$port" in 5432 | 4222) ;; *) printf '%s\n' "$port"; return ;; esac
-    done
-}
-
-pg_port="$(bench_port)"
+pg_port="$(free_port)"
 stack_start_postgres "$run_dir/pg" "$pg_port"
-nats_port="$(bench_port)"
+nats_port="$(free_port)"
 stack_start_nats "$run_dir/nats" "$nats_port"
-fraud_port="$(bench_port)"
+fraud_port="$(free_port)"
 
 fraud_pid=
 start_fraud() {
-    FRAUD_GRPC_ADDR="127.0.0.1:$fraud_port" NATS_URL="nats://127.0.0.1:$nats_port" \
-        stack_spawn "fraud engine" "$bin/fraud" >>"$run_dir/fraud.log" 2>&1
+    stack_spawn_fraud "$bin/fraud" "$run_dir/fraud.log" "$nats_port" "$fraud_port"
     fraud_pid="${GG_PIDS[-1]}"
-    wait_for_port "$fraud_port" "the fraud engine"
 }
 
 # Stops only the fraud engine this script started, and forgets it.
@@ -73,16 +62,9 @@ stop_fraud() {
 }
 
 start_fraud
-web_port="$(bench_port)"
 mkdir -p "$run_dir/site/pkg" # the API needs no wasm bundle
-DATABASE_URL="postgres://guestguard@127.0.0.1:$pg_port/guestguard" \
-    NATS_URL="nats://127.0.0.1:$nats_port" \
-    FRAUD_GRPC_URL="http://127.0.0.1:$fraud_port" \
-    LEPTOS_SITE_ROOT="$run_dir/site" LEPTOS_SITE_PKG_DIR=pkg \
-    LEPTOS_SITE_ADDR="127.0.0.1:$web_port" LEPTOS_ENV=PROD \
-    GUESTGUARD_PUBLIC_URL="http://127.0.0.1:$web_port" \
-    stack_spawn "web server" "$bin/server" >"$run_dir/server.log" 2>&1
-wait_for_port "$web_port" "the web server" 120
+stack_spawn_web "$bin/server" "$run_dir/site" "$run_dir/server.log" \
+    "$pg_port" "$nats_port" "$fraud_port"
 url="http://127.0.0.1:$web_port"
 
 sql() {

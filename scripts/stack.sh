@@ -68,6 +68,32 @@ stack_spawn() {
     GG_PIDS+=($!)
 }
 
+# stack_spawn_fraud FRAUD_BIN LOG_FILE NATS_PORT FRAUD_PORT: the fraud engine on
+# FRAUD_PORT against the stack's NATS (its log appended to LOG_FILE); waits until it
+# listens.
+stack_spawn_fraud() {
+    local bin="$1" log_file="$2" nats="$3" port="$4"
+    FRAUD_GRPC_ADDR="127.0.0.1:$port" NATS_URL="nats://127.0.0.1:$nats" \
+        stack_spawn "fraud engine" "$bin" >>"$log_file" 2>&1
+    wait_for_port "$port" "the fraud engine"
+}
+
+# stack_spawn_web SERVER_BIN SITE_ROOT LOG_FILE PG_PORT NATS_PORT FRAUD_PORT: the web
+# server (production mode) on a free port against the stack's PostgreSQL, NATS and fraud
+# engine; waits until it listens and sets web_port.
+stack_spawn_web() {
+    local bin="$1" site_root="$2" log_file="$3" pg="$4" nats="$5" fraud="$6"
+    web_port="$(free_port)"
+    DATABASE_URL="postgres://guestguard@127.0.0.1:$pg/guestguard" \
+        NATS_URL="nats://127.0.0.1:$nats" \
+        FRAUD_GRPC_URL="http://127.0.0.1:$fraud" \
+        LEPTOS_SITE_ROOT="$site_root" LEPTOS_SITE_PKG_DIR=pkg \
+        LEPTOS_SITE_ADDR="127.0.0.1:$web_port" LEPTOS_ENV=PROD \
+        GUESTGUARD_PUBLIC_URL="http://127.0.0.1:$web_port" \
+        stack_spawn "web server" "$bin" >"$log_file" 2>&1
+    wait_for_port "$web_port" "the web server" 120
+}
+
 # Stops everything this shell started, newest first, and waits for it.
 stack_stop() {
     local i pid

@@ -43,19 +43,9 @@ stack_start_postgres "$run_dir/pg" "$pg_port"
 nats_port="$(free_port)"
 stack_start_nats "$run_dir/nats" "$nats_port"
 fraud_port="$(free_port)"
-FRAUD_GRPC_ADDR="127.0.0.1:$fraud_port" NATS_URL="nats://127.0.0.1:$nats_port" \
-    stack_spawn "fraud engine" "$CARGO_TARGET_DIR/release/fraud" \
-    >"$run_dir/fraud.log" 2>&1
-wait_for_port "$fraud_port" "the fraud engine"
-web_port="$(free_port)"
-DATABASE_URL="postgres://guestguard@127.0.0.1:$pg_port/guestguard" \
-    NATS_URL="nats://127.0.0.1:$nats_port" \
-    FRAUD_GRPC_URL="http://127.0.0.1:$fraud_port" \
-    LEPTOS_SITE_ROOT="$GG_ROOT/target/site" LEPTOS_SITE_PKG_DIR=pkg \
-    LEPTOS_SITE_ADDR="127.0.0.1:$web_port" LEPTOS_ENV=PROD \
-    GUESTGUARD_PUBLIC_URL="http://127.0.0.1:$web_port" \
-    stack_spawn "web server" "$CARGO_TARGET_DIR/release/server" >"$run_dir/server.log" 2>&1
-wait_for_port "$web_port" "the web server" 120
+stack_spawn_fraud "$CARGO_TARGET_DIR/release/fraud" "$run_dir/fraud.log" "$nats_port" "$fraud_port"
+stack_spawn_web "$CARGO_TARGET_DIR/release/server" "$GG_ROOT/target/site" "$run_dir/server.log" \
+    "$pg_port" "$nats_port" "$fraud_port"
 if ! GUESTGUARD_URL="http://127.0.0.1:$web_port" node --test --test-concurrency=1 end2end/tests/; then
     log "server log (last 40 lines):"
     tail -n 40 "$run_dir/server.log" >&2
