@@ -115,6 +115,15 @@ pub(crate) async fn open_bucket(
         .map_err(|e| e.to_string())
 }
 
+/// A value as read from the bucket, with the revision it was read at, so that a later
+/// compare-and-set can start from it instead of reading the key again.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Read<T> {
+    pub value: T,
+    /// `None` when the key did not exist.
+    revision: Option<u64>,
+}
+
 /// The baselines bucket.
 #[derive(Clone, Debug)]
 pub struct BaselineStore {
@@ -146,46 +155,45 @@ impl BaselineStore {
     }
 
     /// A guest's baseline (empty for a guest never seen).
-    pub async fn guest(&self, guest_id: Uuid) -> Result<GuestBaseline, BaselineError> {
-        Ok(self
-            .read(&Self::guest_key(guest_id))
-            .await?
-            .map(|(value, _)| value)
-            .unwrap_or_default())
+    pub async fn guest(&self, guest_id: Uuid) -> Result<Read<GuestBaseline>, BaselineError> {
+        self.read(&Self::guest_key(guest_id)).await
     }
 
     /// The guests a device opened (none for a device never seen).
-    pub async fn device_guests(&self, device: &DeviceKey) -> Result<DeviceGuests, BaselineError> {
-        Ok(self
-            .read(&Self::device_key(device))
-            .await?
-            .map(|(value, _)| value)
-            .unwrap_or_default())
+    pub async fn device_guests(
+        &self,
+        device: &DeviceKey,
+    ) -> Result<Read<DeviceGuests>, BaselineError> {
+        self.read(&Self::device_key(device)).await
     }
 
-    /// Changes a guest's baseline with compare-and-set, retrying on conflict.
+    /// Changes a guest's baseline with compare-and-set, retrying on conflict; the first
+    /// attempt starts from `seen` when the caller has just read it.
     pub async fn update_guest(
         &self,
         guest_id: Uuid,
+        seen: Option<Read<GuestBaseline>>,
         change: impl Fn(&mut GuestBaseline),
     ) -> Result<GuestBaseline, BaselineError> {
-        self.modify(&Self::guest_key(guest_id), change).await
+        self.modify(&Self::guest_key(guest_id), seen, change).await
     }
 
-    /// Changes a device's guests with compare-and-set, retrying on conflict.
+    /// Changes a device's guests with compare-and-set, retrying on conflict; the first
+    /// attempt starts from `seen` when the caller has just read it.
     pub async fn update_device(
         &self,
         device: &DeviceKey,
+        seen: Option<Read<DeviceGuests>>,
         change: impl Fn(&mut DeviceGuests),
     ) -> Result<DeviceGuests, BaselineError> {
-        self.modify(&Self::device_key(device), change).await
+        self.modify(&Self::device_key(device), seen, change).await
     }
 
-    /// Reads a value and its revision; a missing or deleted key is `None`.
-    async fn read<T: DeserializeOwned>(
+    /// Reads a value and its revision; a missing or deleted key is the default value.
+    async fn read<T: DeserializeOwned + Default>(
         &self,
         key: &str,
-    ) -> Result<Option<(T, u64)>, BaselineError> {
+    ) -> Result<Read<T>, BaselineError> {
         let entry = self
             .kv
             .entry(key)
@@ -197,9 +205,12 @@ impl BaselineStore {
                     serde_json::from_slice(&entry.value).map_err(|_| BaselineError::Corrupt {
                         key: key.to_owned(),
                     })?;
-                Ok(Some((value, entry.revision)))
+                Ok(Read {
+                    value,
+                    revision: Some(entry.revision),
+                })
             }
-            _ => Ok(None),
+            _ => Ok(Read::default()),
         }
     }
 
@@ -207,12 +218,17 @@ impl BaselineStore {
     async fn modify<T: Serialize + DeserializeOwned + Default>(
         &self,
         key: &str,
+        mut seen: Option<Read<T>>,
         change: impl Fn(&mut T),
     ) -> Result<T, BaselineError> {
         for attempt in 0..MAX_CAS_ATTEMPTS {
-            let current = self.read::<T>(key).await?;
-            let revision = current.as_ref().map(|(_, revision)| *revision);
-            let mut value = current.map(|(value, _)| value).unwrap_or_default();
+            let Read {
+                mut value,
+                revision,
+            } = match seen.take() {
+                Some(read) => read,
+                None => self.read::<T>(key).await?,
+            };
             change(&mut value);
             let bytes = serde_json::to_vec(&value)
                 .map_err(|e| BaselineError::Unavailable(e.to_string()))?;

@@ -325,16 +325,18 @@ impl AccessConsumer {
             .map_err(|e| HandleError::Poison(e.to_string()))?;
         let id = access.access_log_id;
 
-        let result = match self.results.get(id).await? {
-            Some(earlier) => earlier,
+        let (result, seen) = match self.results.get(id).await? {
+            Some(earlier) => (earlier, None),
             None => {
-                let assessment = self.engine.assess(&attempt).await?;
-                self.results
+                let (assessment, seen) = self.engine.assess(&attempt).await?;
+                let result = self
+                    .results
                     .first_of(id, StoredScore::of(&assessment, Utc::now()))
-                    .await?
+                    .await?;
+                (result, Some(seen))
             }
         };
-        self.engine.remember(&attempt, result.band).await?;
+        self.engine.remember(&attempt, result.band, seen).await?;
 
         let scored = FraudScored {
             event_id: access.event_id,

@@ -6,8 +6,10 @@
 //! ([`crate::consumer`]) shares the same [`FraudEngine`] and the same [`parse`].
 
 use crate::{
-    baselines::{BaselineError, BaselineStore, FingerprintHasher},
-    heuristics::{self, AccessAttempt, Assessment, DeviceGuests, RiskBand, ScoringSettings},
+    baselines::{BaselineError, BaselineStore, FingerprintHasher, Read},
+    heuristics::{
+        self, AccessAttempt, Assessment, DeviceGuests, GuestBaseline, RiskBand, ScoringSettings,
+    },
 };
 use chrono::{DateTime, Utc};
 use proto::fraud::v1::{fraud_service_server::FraudService, Risk, ScoreRequest, ScoreResponse};
@@ -136,45 +138,66 @@ impl FraudEngine {
 
     /// Scores one access and records it in the shared baselines.
     pub async fn score_access(&self, attempt: &AccessAttempt) -> Result<Assessment, Status> {
-        let assessment = self.assess(attempt).await?;
-        self.remember(attempt, assessment.band).await?;
+        let (assessment, seen) = self.assess(attempt).await?;
+        self.remember(attempt, assessment.band, Some(seen)).await?;
         Ok(assessment)
     }
 
-    /// Scores one access against the current baselines, without recording it.
-    pub async fn assess(&self, attempt: &AccessAttempt) -> Result<Assessment, BaselineError> {
-        let (baseline, device_guests) = match &attempt.device {
-            Some(device) => tokio::try_join!(
-                self.store.guest(attempt.guest_id),
-                self.store.device_guests(device)
-            )?,
-            None => (
-                self.store.guest(attempt.guest_id).await?,
-                DeviceGuests::default(),
-            ),
+    /// Scores one access against the current baselines, without recording it; also
+    /// gives the baselines as read, so that recording can start from them.
+    pub async fn assess(
+        &self,
+        attempt: &AccessAttempt,
+    ) -> Result<(Assessment, SeenBaselines), BaselineError> {
+        let seen = match &attempt.device {
+            Some(device) => {
+                let (guest, device) = tokio::try_join!(
+                    self.store.guest(attempt.guest_id),
+                    self.store.device_guests(device)
+                )?;
+                SeenBaselines {
+                    guest,
+                    device: Some(device),
+                }
+            }
+            None => SeenBaselines {
+                guest: self.store.guest(attempt.guest_id).await?,
+                device: None,
+            },
         };
-        Ok(heuristics::assess(
+        let no_device = DeviceGuests::default();
+        let assessment = heuristics::assess(
             attempt,
-            &baseline,
-            &device_guests,
+            &seen.guest.value,
+            seen.device.as_ref().map_or(&no_device, |read| &read.value),
             &self.settings,
-        ))
+        );
+        Ok((assessment, seen))
     }
 
-    /// Records an access scored in `band` in the guest's and the device's baselines.
-    /// Recording an access with an id twice has one effect.
+    /// Records an access scored in `band` in the guest's and the device's baselines,
+    /// starting from `seen` when the caller just read them (a compare-and-set still
+    /// re-reads if anything changed meanwhile). Recording an access with an id twice has
+    /// one effect.
     pub async fn remember(
         &self,
         attempt: &AccessAttempt,
         band: RiskBand,
+        seen: Option<SeenBaselines>,
     ) -> Result<(), BaselineError> {
         let settings = &self.settings;
-        let remember_guest = self.store.update_guest(attempt.guest_id, |baseline| {
-            heuristics::remember_access(baseline, attempt, band, settings)
-        });
+        let (seen_guest, seen_device) = match seen {
+            Some(seen) => (Some(seen.guest), seen.device),
+            None => (None, None),
+        };
+        let remember_guest = self
+            .store
+            .update_guest(attempt.guest_id, seen_guest, |baseline| {
+                heuristics::remember_access(baseline, attempt, band, settings)
+            });
         match &attempt.device {
             Some(device) => {
-                let remember_device = self.store.update_device(device, |guests| {
+                let remember_device = self.store.update_device(device, seen_device, |guests| {
                     heuristics::remember_device_guest(
                         guests,
                         attempt.guest_id,
@@ -189,6 +212,13 @@ impl FraudEngine {
         }
         Ok(())
     }
+}
+
+/// The baselines an assessment was made against, as read.
+#[derive(Clone, Debug)]
+pub struct SeenBaselines {
+    guest: Read<GuestBaseline>,
+    device: Option<Read<DeviceGuests>>,
 }
 
 /// The protobuf value of a band.
