@@ -5,6 +5,7 @@
 use crate::{error::AppError, state::AppState};
 use axum::http::{header, request::Parts};
 use leptos::prelude::use_context;
+use std::future::Future;
 
 /// The application state of the server function being run (or the page being rendered).
 pub fn state() -> Result<AppState, AppError> {
@@ -24,6 +25,27 @@ pub fn wants_html(parts: &Parts) -> bool {
         .get(header::ACCEPT)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// Passes a server function's result through, giving a failure its own HTTP status
+/// (401, 404, 422, ...) when the function was called over HTTP by the browser bundle.
+/// Requests that ask for HTML keep theirs: a plain form post (no wasm yet) is answered
+/// with a redirect back to its page, which then shows the error, and a page being
+/// rendered on the server decides its own status.
+pub fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(error) = &result {
+        let called_over_http = use_context::<Parts>()
+            .is_some_and(|parts| parts.uri.path().starts_with("/api/fn/") && !wants_html(&parts));
+        if called_over_http {
+            set_status(error);
+        }
+    }
+    result
+}
+
+/// [`finish`] for the result of `work`.
+pub async fn answer<T>(work: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
+    finish(work.await)
 }
 
 /// Gives the response being built the HTTP status of `error` (404, 422, ...).

@@ -287,7 +287,7 @@ pub async fn remove_event(id: Uuid) -> Result<(), AppError> {
 }
 
 #[cfg(feature = "ssr")]
-use crate::{hosts::server_fns::ssr::finish, server_fns::request};
+use crate::server_fns::{finish, request};
 
 #[cfg(feature = "ssr")]
 mod ssr {

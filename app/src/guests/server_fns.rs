@@ -6,11 +6,11 @@
 //! signed-in host of the request; another host's event is "not found" like a random id.
 
 use super::{Guest, GuestCounts, ImportError};
+#[cfg(feature = "ssr")]
+use crate::server_fns::answer;
 use crate::{error::AppError, events::Event, invitations::GuestLink};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-#[cfg(feature = "ssr")]
-pub(crate) use ssr::answer;
 use uuid::Uuid;
 
 /// The event as the page's header shows it, with its times written out in the event's
@@ -240,27 +240,8 @@ pub(crate) mod ssr {
         error::AppError,
         events::Event,
         guests::{csv::CsvRow, fields::GuestDraft},
-        server_fns,
     };
-    use axum::http::request::Parts;
     use chrono::{DateTime, Utc};
-    use std::future::Future;
-
-    /// Runs the work of a server function; a failure also gives the response the
-    /// error's status (404, 422, ...) when the caller asked for data. Requests that ask
-    /// for HTML keep theirs: a page being rendered decides its own status, and a plain
-    /// form post (no wasm yet) is answered with a redirect back to its page.
-    pub async fn answer<T>(work: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
-        let result = work.await;
-        if let Err(error) = &result {
-            let wants_html = leptos::prelude::use_context::<Parts>()
-                .is_some_and(|parts| server_fns::wants_html(&parts));
-            if !wants_html {
-                server_fns::set_status(error);
-            }
-        }
-        result
-    }
 
     /// `at` written out in `time_zone` (UTC, said so, when the zone is unknown).
     pub fn local_time(at: DateTime<Utc>, time_zone: &str) -> String {

@@ -18,7 +18,7 @@ pub const HOME: &str = "/events";
 /// The signed-in host, or `None` for a visitor (never an error for a visitor).
 #[server(prefix = "/api/fn", endpoint = "hosts/current")]
 pub async fn current_host() -> Result<Option<HostProfile>, AppError> {
-    ssr::finish(
+    crate::server_fns::finish(
         async {
             let (state, parts) = crate::server_fns::request()?;
             match super::auth::authenticate(&parts.headers, &state).await {
@@ -38,7 +38,7 @@ pub async fn sign_up(
     email: String,
     password: String,
 ) -> Result<HostProfile, AppError> {
-    ssr::finish(
+    crate::server_fns::finish(
         async {
             let (state, parts) = crate::server_fns::request()?;
             super::auth::require_same_origin(&parts.method, &parts.headers)?;
@@ -59,7 +59,7 @@ pub async fn sign_up(
 /// Signs a host in and sends them to their events.
 #[server(prefix = "/api/fn", endpoint = "hosts/login")]
 pub async fn log_in(email: String, password: String) -> Result<HostProfile, AppError> {
-    ssr::finish(
+    crate::server_fns::finish(
         async {
             let (state, parts) = crate::server_fns::request()?;
             super::auth::require_same_origin(&parts.method, &parts.headers)?;
@@ -77,7 +77,7 @@ pub async fn log_in(email: String, password: String) -> Result<HostProfile, AppE
 /// login page.
 #[server(prefix = "/api/fn", endpoint = "hosts/logout")]
 pub async fn log_out() -> Result<(), AppError> {
-    ssr::finish(
+    crate::server_fns::finish(
         async {
             let (state, parts) = crate::server_fns::request()?;
             let cookie = super::rest::close_session(&state, &parts.headers).await?;
@@ -92,7 +92,7 @@ pub async fn log_out() -> Result<(), AppError> {
 /// Creates an API key; the answer is the only time the key itself is shown.
 #[server(prefix = "/api/fn", endpoint = "hosts/api_keys/create")]
 pub async fn issue_api_key(name: String) -> Result<NewApiKey, AppError> {
-    ssr::finish(
+    crate::server_fns::finish(
         async {
             let host = super::auth::require_host().await?;
             let (state, _) = crate::server_fns::request()?;
@@ -105,7 +105,7 @@ pub async fn issue_api_key(name: String) -> Result<NewApiKey, AppError> {
 /// The host's API keys, newest first (never the keys themselves).
 #[server(prefix = "/api/fn", endpoint = "hosts/api_keys/list")]
 pub async fn api_keys() -> Result<Vec<ApiKeySummary>, AppError> {
-    ssr::finish(
+    crate::server_fns::finish(
         async {
             let host = super::auth::require_host().await?;
             let (state, _) = crate::server_fns::request()?;
@@ -118,7 +118,7 @@ pub async fn api_keys() -> Result<Vec<ApiKeySummary>, AppError> {
 /// Revokes one of the host's API keys; it stops working at once.
 #[server(prefix = "/api/fn", endpoint = "hosts/api_keys/revoke")]
 pub async fn revoke_api_key(id: Uuid) -> Result<(), AppError> {
-    ssr::finish(
+    crate::server_fns::finish(
         async {
             let host = super::auth::require_host().await?;
             let (state, _) = crate::server_fns::request()?;
@@ -131,26 +131,10 @@ pub async fn revoke_api_key(id: Uuid) -> Result<(), AppError> {
 /// Server-side helpers of the dashboard's server functions (used by `events` too).
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
-    use crate::{error::AppError, server_fns, state::AppState};
-    use axum::http::{header, request::Parts, HeaderValue};
+    use crate::{error::AppError, state::AppState};
+    use axum::http::{header, HeaderValue};
     use leptos::prelude::use_context;
     use uuid::Uuid;
-
-    /// Passes a server function's result through, giving a failure its own HTTP status
-    /// (401, 404, 422...) when the function was called over HTTP by the browser bundle.
-    /// A plain form post keeps the redirect back to its page (which then shows the
-    /// error), and a page being rendered on the server keeps its own status.
-    pub(crate) fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-        if let Err(error) = &result {
-            let called_over_http = use_context::<Parts>().is_some_and(|parts| {
-                parts.uri.path().starts_with("/api/fn/") && !server_fns::wants_html(&parts)
-            });
-            if called_over_http {
-                server_fns::set_status(error);
-            }
-        }
-        result
-    }
 
     /// Adds a `Set-Cookie` header to the server function's response.
     pub fn set_cookie(cookie: &str) -> Result<(), AppError> {

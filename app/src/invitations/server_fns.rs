@@ -8,7 +8,7 @@
 use super::IssuedLink;
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
-use crate::guests::server_fns::answer;
+use crate::server_fns::answer;
 use leptos::prelude::*;
 use uuid::Uuid;
 
