@@ -77,6 +77,25 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(guest)))
 }
 
+/// The guest list's filter from its raw fields (shared with the dashboard): a status
+/// (`attending`, `declined`, `maybe`, `pending`; empty: all) and a search of at most 200
+/// bytes (a longer one is ignored).
+pub fn list_filter<'a>(
+    status: Option<&str>,
+    search: Option<&'a str>,
+) -> Result<(Option<GuestStatus>, Option<&'a str>), AppError> {
+    let status = match status.map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => Some(GuestStatus::parse(raw).ok_or_else(|| {
+            AppError::bad_request(
+                "invalid_status",
+                "status must be attending, declined, maybe or pending",
+            )
+        })?),
+    };
+    Ok((status, search.filter(|s| s.len() <= 200)))
+}
+
 /// Query of the guest list.
 #[derive(Debug, Deserialize)]
 pub(crate) struct ListQuery {
@@ -92,16 +111,7 @@ pub(crate) async fn list(
     ApiPath(event_id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<GuestList>, AppError> {
-    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(raw) => Some(GuestStatus::parse(raw).ok_or_else(|| {
-            AppError::bad_request(
-                "invalid_status",
-                "status must be attending, declined, maybe or pending",
-            )
-        })?),
-    };
-    let search = query.search.as_deref().filter(|s| s.len() <= 200);
+    let (status, search) = list_filter(query.status.as_deref(), query.search.as_deref())?;
     Ok(Json(
         store::list(&state.pool, host.id, event_id, status, search).await?,
     ))

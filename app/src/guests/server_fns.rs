@@ -103,16 +103,7 @@ pub async fn get_guest_table(
     answer(async move {
         let host = crate::hosts::auth::require_host().await?;
         let state = crate::server_fns::state()?;
-        let status = match status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(raw) => Some(super::GuestStatus::parse(raw).ok_or_else(|| {
-                AppError::bad_request(
-                    "invalid_status",
-                    "status must be attending, declined, maybe or pending",
-                )
-            })?),
-        };
-        let search = search.as_deref().filter(|s| s.len() <= 200);
+        let (status, search) = super::rest::list_filter(status.as_deref(), search.as_deref())?;
         let list = super::store::list(&state.pool, host.id, event_id, status, search).await?;
         let event = crate::events::store::get(&state.pool, host.id, event_id).await?;
         let mut links =
