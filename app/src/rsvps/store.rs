@@ -32,6 +32,14 @@ struct Row {
     updated_at: DateTime<Utc>,
 }
 
+/// A stored answer and whether storing it created it.
+#[derive(sqlx::FromRow)]
+struct Upserted {
+    #[sqlx(flatten)]
+    row: Row,
+    created: bool,
+}
+
 impl From<Row> for RsvpView {
     fn from(row: Row) -> Self {
         Self {
@@ -108,13 +116,9 @@ pub async fn submit(
             ));
         }
     }
-    let existed: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM rsvps WHERE guest_id = $1)")
-            .bind(invitation.guest_id)
-            .fetch_one(&mut *tx)
-            .await?;
     access::store::insert(&mut tx, attempt, Some(verdict), false).await?;
-    let row: Row = sqlx::query_as(
+    // `xmax = 0` holds for a row this statement inserted, not for one it updated.
+    let Upserted { row, created } = sqlx::query_as(
         "INSERT INTO rsvps (id, guest_id, event_id, invitation_id, response, plus_ones, note,
                             risk_score, risk, access_attempt_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -123,7 +127,7 @@ pub async fn submit(
              plus_ones = EXCLUDED.plus_ones, note = EXCLUDED.note,
              risk_score = EXCLUDED.risk_score, risk = EXCLUDED.risk,
              access_attempt_id = EXCLUDED.access_attempt_id, updated_at = now()
-         RETURNING id, response, plus_ones, note, risk_score, updated_at",
+         RETURNING id, response, plus_ones, note, risk_score, updated_at, (xmax = 0) AS created",
     )
     .bind(Uuid::new_v4())
     .bind(invitation.guest_id)
@@ -162,5 +166,5 @@ pub async fn submit(
         .await?;
     }
     tx.commit().await?;
-    Ok((row.into(), !existed))
+    Ok((row.into(), created))
 }
