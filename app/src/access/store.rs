@@ -399,14 +399,30 @@ pub async fn guest_and_event(
     pool: &PgPool,
     invitation: &Invitation,
 ) -> Result<(GuestView, EventView), AppError> {
-    let guest = guest(pool, invitation).await?;
-    let event: EventView = sqlx::query_as(
-        "SELECT id, name, starts_at AS event_date, time_zone, venue, description, rsvp_deadline
-         FROM events WHERE id = $1",
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        guest_name: String,
+        max_plus_ones: i32,
+        #[sqlx(flatten)]
+        event: EventView,
+    }
+    let row: Row = sqlx::query_as(
+        "SELECT g.name AS guest_name,
+                COALESCE(g.max_plus_ones, e.default_max_plus_ones) AS max_plus_ones,
+                e.id, e.name, e.starts_at AS event_date, e.time_zone, e.venue, e.description,
+                e.rsvp_deadline
+         FROM guests g JOIN events e ON e.id = g.event_id
+         WHERE g.id = $1 AND e.id = $2",
     )
+    .bind(invitation.guest_id)
     .bind(invitation.event_id)
     .fetch_optional(pool)
     .await?
     .ok_or_else(crate::invitations::resolve::unknown)?;
-    Ok((guest, event))
+    let guest = GuestView {
+        id: invitation.guest_id,
+        name: row.guest_name,
+        max_plus_ones: row.max_plus_ones,
+    };
+    Ok((guest, row.event))
 }
