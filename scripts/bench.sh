@@ -32,16 +32,7 @@ cargo build --locked --release -p server -p fraud
 cargo build --locked --release -p server --example loadgen
 bin="$CARGO_TARGET_DIR/release"
 
-run_dir="$(mktemp -d -t guestguard-bench-XXXXXX)"
-chmod 0755 "$run_dir" # the postgres user (PostgreSQL runs as it when we are root) must reach it
-trap 'stack_stop; rm -rf "$run_dir"' EXIT
-trap 'exit 130' INT TERM
-
-pg_port="$(free_port)"
-stack_start_postgres "$run_dir/pg" "$pg_port"
-nats_port="$(free_port)"
-stack_start_nats "$run_dir/nats" "$nats_port"
-fraud_port="$(free_port)"
+stack_start_services bench
 
 fraud_pid=
 start_fraud() {

@@ -68,6 +68,21 @@ stack_spawn() {
     GG_PIDS+=($!)
 }
 
+# stack_start_services NAME: a run folder for a test or bench stack (removed on exit,
+# after everything this shell started is stopped), PostgreSQL and NATS JetStream on free
+# ports in it; sets run_dir, pg_port and nats_port, and picks a free fraud_port.
+stack_start_services() {
+    run_dir="$(mktemp -d -t "guestguard-$1-XXXXXX")"
+    chmod 0755 "$run_dir" # the postgres user (PostgreSQL runs as it when we are root) must reach it
+    trap 'stack_stop; rm -rf "$run_dir"' EXIT
+    trap 'exit 130' INT TERM
+    pg_port="$(free_port)"
+    stack_start_postgres "$run_dir/pg" "$pg_port"
+    nats_port="$(free_port)"
+    stack_start_nats "$run_dir/nats" "$nats_port"
+    fraud_port="$(free_port)"
+}
+
 # stack_spawn_fraud FRAUD_BIN LOG_FILE NATS_PORT FRAUD_PORT: the fraud engine on
 # FRAUD_PORT against the stack's NATS (its log appended to LOG_FILE); waits until it
 # listens.

@@ -34,15 +34,7 @@ wasm="$GG_ROOT/target/site/pkg/guestguard.wasm"
 log "wasm bundle: $(stat -c %s "$wasm") bytes raw, $(gzip -9 -c "$wasm" | wc -c) bytes gzipped"
 
 step "end-to-end tests in Chromium"
-run_dir="$(mktemp -d -t guestguard-e2e-XXXXXX)"
-chmod 0755 "$run_dir" # the postgres user (PostgreSQL runs as it when we are root) must reach it
-trap 'stack_stop; rm -rf "$run_dir"' EXIT
-trap 'exit 130' INT TERM
-pg_port="$(free_port)"
-stack_start_postgres "$run_dir/pg" "$pg_port"
-nats_port="$(free_port)"
-stack_start_nats "$run_dir/nats" "$nats_port"
-fraud_port="$(free_port)"
+stack_start_services e2e
 stack_spawn_fraud "$CARGO_TARGET_DIR/release/fraud" "$run_dir/fraud.log" "$nats_port" "$fraud_port"
 stack_spawn_web "$CARGO_TARGET_DIR/release/server" "$GG_ROOT/target/site" "$run_dir/server.log" \
     "$pg_port" "$nats_port" "$fraud_port"
