@@ -92,6 +92,10 @@ test('a host invites a guest, the guest RSVPs, and the host sees the answer', as
   assert.match(await answered.getByTestId('status-badge').textContent(), /attending/i);
   assert.equal((await answered.getByTestId('row-plus-ones').textContent()).trim(), '1');
   assert.equal((await answered.getByTestId('risk-badge').textContent()).trim(), 'Verified');
+  // The access log lists the guest's answer (scored while they waited) and the opening.
+  const answerRow = page.getByTestId('access-row').filter({ hasText: 'Answered' });
+  assert.match(await answerRow.getByTestId('access-verdict').textContent(), /^Verified · \d+$/);
+  assert.equal(await page.getByTestId('access-row').filter({ hasText: 'Opened the link' }).count(), 1);
   assert.deepEqual(host.problems, []);
   await host.context.close();
 });

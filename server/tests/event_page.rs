@@ -575,3 +575,44 @@ async fn editing_and_removing_a_guest_change_the_table() {
     );
     assert!(matches!(again, AppError::NotFound(_)), "{again:?}");
 }
+
+#[tokio::test]
+async fn the_access_log_shows_every_attempt_with_its_verdict_newest_first() {
+    let app = TestApi::spawn().await;
+    let (host, event, guests) = party(&app).await;
+    // A script answers Grace's invitation: refused for its score.
+    let link = app.issue_link(&host, &guests[1]).await;
+    app.rsvp(&link.token, json!({"response": "attending"}))
+        .header("user-agent", "python-requests/2.32")
+        .await
+        .expect_error(403, "rsvp_blocked");
+
+    let (status, html) = page(&app, &host, &format!("/events/{}", event.id)).await;
+
+    assert_eq!(status, 200);
+    assert_eq!(
+        texts(&html, "access-guest"),
+        ["Grace Hopper", "Ada Lovelace"]
+    );
+    assert_eq!(texts(&html, "access-what"), ["Answer refused", "Answered"]);
+    let verdicts = texts(&html, "access-verdict");
+    assert!(verdicts[0].starts_with("Blocked · "), "{verdicts:?}");
+    assert!(
+        verdicts[1].starts_with("Verified · ") || verdicts[1].starts_with("Review · "),
+        "a browser answering without signals is at most to review: {verdicts:?}"
+    );
+    assert!(texts(&html, "access-reasons")[0].contains("automation user agent"));
+
+    // The hydrated page asks for the flagged ones only.
+    let event_id = event.id.to_string();
+    let flagged: Vec<serde_json::Value> = ok(call(
+        &app,
+        &host,
+        "access_log",
+        &[("event_id", &event_id), ("flagged_only", "true")],
+    )
+    .await);
+    assert_eq!(flagged.len(), 1);
+    assert_eq!(flagged[0]["access"]["guest_name"], "Grace Hopper");
+    assert_eq!(flagged[0]["access"]["blocked"], true);
+}

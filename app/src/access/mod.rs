@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod rest;
 pub mod server_fns;

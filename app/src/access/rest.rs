@@ -67,9 +67,8 @@ pub(crate) async fn access_log(
         flagged: query.flagged,
         limit,
     };
-    Ok(Json(
-        store::log(&state.pool, host.id, event_id, filter).await?,
-    ))
+    let event = crate::events::store::get(&state.pool, host.id, event_id).await?;
+    Ok(Json(store::log(&state.pool, &event, filter).await?))
 }
 
 /// Counts one request on a guest link for this client.

@@ -3,9 +3,11 @@
 //! records the access attempt and gathers what the page shows, through the same code as
 //! `GET /api/v1/access/{token}` ([`super::rest::open_link`]).
 
-use super::OpenedInvitation;
+use super::{LoggedAccess, OpenedInvitation};
 use crate::error::AppError;
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// Opens an invitation link: resolves the token (format, then signature, then state),
 /// records the access attempt with this request's IP, user agent and language, and
@@ -18,6 +20,44 @@ pub async fn open_invitation(token: String) -> Result<OpenedInvitation, AppError
         crate::server_fns::set_status(error);
     }
     opened
+}
+
+/// One line of the access log on the host's event page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessLogLine {
+    pub access: LoggedAccess,
+    /// When, in the event's time zone, e.g. `Sat 12 Jun 2027, 18:00`.
+    pub accessed_at_local: String,
+}
+
+/// The newest 50 access attempts of one of the host's events (only the flagged ones
+/// when `flagged_only`), for the event page.
+#[server(prefix = "/api/fn", endpoint = "access_log")]
+pub async fn get_access_log(
+    event_id: Uuid,
+    flagged_only: bool,
+) -> Result<Vec<AccessLogLine>, AppError> {
+    crate::server_fns::answer(async move {
+        let host = crate::hosts::auth::require_host().await?;
+        let state = crate::server_fns::state()?;
+        let event = crate::events::store::get(&state.pool, host.id, event_id).await?;
+        let filter = super::store::LogFilter {
+            flagged: flagged_only,
+            limit: 50,
+        };
+        let log = super::store::log(&state.pool, &event, filter).await?;
+        Ok(log
+            .into_iter()
+            .map(|access| AccessLogLine {
+                accessed_at_local: crate::guests::server_fns::ssr::local_time(
+                    access.accessed_at,
+                    &event.time_zone,
+                ),
+                access,
+            })
+            .collect())
+    })
+    .await
 }
 
 /// Server-side helpers shared by the guest's server functions.

@@ -316,15 +316,12 @@ pub struct LogFilter {
     pub limit: i64,
 }
 
-/// The access log of one of the host's events, newest first (another host's event is
-/// not found).
+/// The access log of an event (already read as its host's), newest first.
 pub async fn log(
     pool: &PgPool,
-    host_id: Uuid,
-    event_id: Uuid,
+    event: &crate::events::Event,
     filter: LogFilter,
 ) -> Result<Vec<LoggedAccess>, AppError> {
-    crate::events::store::get(pool, host_id, event_id).await?;
     #[derive(sqlx::FromRow)]
     struct Row {
         id: Uuid,
@@ -347,12 +344,11 @@ pub async fn log(
                 a.user_agent, a.js_enabled, a.risk_score, a.risk, a.reasons, a.flagged,
                 a.blocked, a.scored_at
          FROM access_attempts a JOIN guests g ON g.id = a.guest_id
-         WHERE a.event_id = $1 AND a.host_id = $2 AND ($3 = false OR a.flagged)
+         WHERE a.event_id = $1 AND ($2 = false OR a.flagged)
          ORDER BY a.accessed_at DESC, a.id
-         LIMIT $4",
+         LIMIT $3",
     )
-    .bind(event_id)
-    .bind(host_id)
+    .bind(event.id)
     .bind(filter.flagged)
     .bind(filter.limit)
     .fetch_all(pool)

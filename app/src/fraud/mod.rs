@@ -50,6 +50,16 @@ impl RiskBand {
         }
     }
 
+    /// The colour of the band's badge.
+    pub fn tone(self) -> crate::components::Tone {
+        use crate::components::Tone;
+        match self {
+            Self::Low => Tone::Good,
+            Self::Medium => Tone::Warning,
+            Self::High | Self::Block => Tone::Bad,
+        }
+    }
+
     /// What hosts see: Verified, Review, Suspicious or Blocked.
     pub fn label(self) -> &'static str {
         match self {

@@ -17,6 +17,7 @@ use super::{
     GuestCounts, GuestStatus,
 };
 use crate::{
+    access::pages::AccessLogPanel,
     components::{ErrorBox, Loading, BUTTON_SECONDARY, CARD, LINK},
     error::AppError,
 };
@@ -180,6 +181,7 @@ fn EventSections(
 ) -> impl IntoView {
     let event_id = overview.event.id;
     let default_plus_ones = overview.event.default_max_plus_ones;
+    let refresh = expect_context::<EventContext>().refresh;
     view! {
         <Title text=format!("{} · GuestGuard", overview.event.name)/>
         <EventHeader overview/>
@@ -218,6 +220,7 @@ fn EventSections(
             <forms::AddGuestForm default_plus_ones/>
             <import::CsvImport/>
         </div>
+        <AccessLogPanel event_id refresh/>
     }
     .into_any()
 }

@@ -84,15 +84,7 @@ fn status_tone(status: GuestStatus) -> Tone {
 /// Suspicious (or Unscored while the fraud engine has not scored it yet).
 fn risk_badge(risk: Option<RiskBand>) -> impl IntoView {
     let (label, tone, hint) = match risk {
-        Some(band) => (
-            band.label(),
-            match band {
-                RiskBand::Low => Tone::Good,
-                RiskBand::Medium => Tone::Warning,
-                RiskBand::High | RiskBand::Block => Tone::Bad,
-            },
-            "Fraud check of the answer",
-        ),
+        Some(band) => (band.label(), band.tone(), "Fraud check of the answer"),
         None => (
             "Unscored",
             Tone::Neutral,
