@@ -27,12 +27,13 @@ pub fn wants_html(parts: &Parts) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-/// Passes a server function's result through, giving a failure its own HTTP status
-/// (401, 404, 422, ...) when the function was called over HTTP by the browser bundle.
-/// Requests that ask for HTML keep theirs: a plain form post (no wasm yet) is answered
-/// with a redirect back to its page, which then shows the error, and a page being
-/// rendered on the server decides its own status.
-pub fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+/// Runs a server function's work, giving a failure its own HTTP status (401, 404, 422,
+/// ...) when the function was called over HTTP by the browser bundle. Requests that ask
+/// for HTML keep theirs: a plain form post (no wasm yet) is answered with a redirect
+/// back to its page, which then shows the error, and a page being rendered on the
+/// server decides its own status.
+pub async fn answer<T>(work: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
+    let result = work.await;
     if let Err(error) = &result {
         let called_over_http = use_context::<Parts>()
             .is_some_and(|parts| parts.uri.path().starts_with("/api/fn/") && !wants_html(&parts));
@@ -41,11 +42,6 @@ pub fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         }
     }
     result
-}
-
-/// [`finish`] for the result of `work`.
-pub async fn answer<T>(work: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
-    finish(work.await)
 }
 
 /// Gives the response being built the HTTP status of `error` (404, 422, ...).

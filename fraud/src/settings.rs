@@ -183,48 +183,45 @@ fn scoring_from_lookup(
                 }),
         }
     };
-    s.fingerprint_mismatch_weight = number(
-        "FRAUD_WEIGHT_FINGERPRINT_MISMATCH",
-        s.fingerprint_mismatch_weight,
-        100,
-    )?;
-    s.same_network_ip_weight = number(
-        "FRAUD_WEIGHT_IP_CHANGED_SAME_NETWORK",
-        s.same_network_ip_weight,
-        100,
-    )?;
-    s.new_network_weight = number("FRAUD_WEIGHT_NEW_NETWORK", s.new_network_weight, 100)?;
-    s.missing_fingerprint_weight = number(
-        "FRAUD_WEIGHT_MISSING_FINGERPRINT",
-        s.missing_fingerprint_weight,
-        100,
-    )?;
-    s.javascript_disabled_weight = number(
-        "FRAUD_WEIGHT_JAVASCRIPT_DISABLED",
-        s.javascript_disabled_weight,
-        100,
-    )?;
-    s.missing_user_agent_weight = number(
-        "FRAUD_WEIGHT_MISSING_USER_AGENT",
-        s.missing_user_agent_weight,
-        100,
-    )?;
-    s.automation_user_agent_weight = number(
-        "FRAUD_WEIGHT_AUTOMATION_USER_AGENT",
-        s.automation_user_agent_weight,
-        100,
-    )?;
-    s.repeated_access_weight = number(
-        "FRAUD_WEIGHT_REPEATED_ACCESS",
-        s.repeated_access_weight,
-        100,
-    )?;
-    s.shared_device_weight = number("FRAUD_WEIGHT_SHARED_DEVICE", s.shared_device_weight, 100)?;
-    s.new_device_after_rsvp_weight = number(
-        "FRAUD_WEIGHT_NEW_DEVICE_AFTER_RSVP",
-        s.new_device_after_rsvp_weight,
-        100,
-    )?;
+    // Every reason's weight, 0–100.
+    for (name, weight) in [
+        (
+            "FRAUD_WEIGHT_FINGERPRINT_MISMATCH",
+            &mut s.fingerprint_mismatch_weight,
+        ),
+        (
+            "FRAUD_WEIGHT_IP_CHANGED_SAME_NETWORK",
+            &mut s.same_network_ip_weight,
+        ),
+        ("FRAUD_WEIGHT_NEW_NETWORK", &mut s.new_network_weight),
+        (
+            "FRAUD_WEIGHT_MISSING_FINGERPRINT",
+            &mut s.missing_fingerprint_weight,
+        ),
+        (
+            "FRAUD_WEIGHT_JAVASCRIPT_DISABLED",
+            &mut s.javascript_disabled_weight,
+        ),
+        (
+            "FRAUD_WEIGHT_MISSING_USER_AGENT",
+            &mut s.missing_user_agent_weight,
+        ),
+        (
+            "FRAUD_WEIGHT_AUTOMATION_USER_AGENT",
+            &mut s.automation_user_agent_weight,
+        ),
+        (
+            "FRAUD_WEIGHT_REPEATED_ACCESS",
+            &mut s.repeated_access_weight,
+        ),
+        ("FRAUD_WEIGHT_SHARED_DEVICE", &mut s.shared_device_weight),
+        (
+            "FRAUD_WEIGHT_NEW_DEVICE_AFTER_RSVP",
+            &mut s.new_device_after_rsvp_weight,
+        ),
+    ] {
+        *weight = number(name, *weight, 100)?;
+    }
     s.repeated_access_threshold = number(
         "FRAUD_REPEATED_ACCESS_THRESHOLD",
         s.repeated_access_threshold,

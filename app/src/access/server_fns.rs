@@ -38,8 +38,7 @@ pub async fn get_access_log(
     flagged_only: bool,
 ) -> Result<Vec<AccessLogLine>, AppError> {
     crate::server_fns::answer(async move {
-        let host = crate::hosts::auth::require_host().await?;
-        let state = crate::server_fns::state()?;
+        let (host, state) = crate::hosts::auth::require_host().await?;
         let event = crate::events::store::get(&state.pool, host.id, event_id).await?;
         let filter = super::store::LogFilter {
             flagged: flagged_only,

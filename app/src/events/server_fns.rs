@@ -141,50 +141,44 @@ fn fold_accent(c: char) -> char {
 /// The host's events, soonest first, with their guest counts.
 #[server(prefix = "/api/fn", endpoint = "events/list")]
 pub async fn list_events() -> Result<Vec<EventListItem>, AppError> {
-    finish(
-        async {
-            let host = crate::hosts::auth::require_host().await?;
-            let (state, _) = request()?;
-            let events = super::store::list(&state.pool, host.id).await?;
-            let counts = super::store::guest_counts(&state.pool, host.id).await?;
-            Ok(events
-                .into_iter()
-                .map(|event| {
-                    let (guests, attending) = counts
-                        .iter()
-                        .find(|(id, _, _)| *id == event.id)
-                        .map(|(_, guests, attending)| (*guests, *attending))
-                        .unwrap_or((0, 0));
-                    EventListItem {
-                        starts: ssr::starts_display(&event),
-                        id: event.id,
-                        name: event.name,
-                        slug: event.slug,
-                        venue: event.venue,
-                        time_zone: event.time_zone,
-                        capacity: event.capacity,
-                        guests,
-                        attending,
-                    }
-                })
-                .collect())
-        }
-        .await,
-    )
+    answer(async {
+        let (host, state) = crate::hosts::auth::require_host().await?;
+        let events = super::store::list(&state.pool, host.id).await?;
+        let counts = super::store::guest_counts(&state.pool, host.id).await?;
+        Ok(events
+            .into_iter()
+            .map(|event| {
+                let (guests, attending) = counts
+                    .iter()
+                    .find(|(id, _, _)| *id == event.id)
+                    .map(|(_, guests, attending)| (*guests, *attending))
+                    .unwrap_or((0, 0));
+                EventListItem {
+                    starts: ssr::starts_display(&event),
+                    id: event.id,
+                    name: event.name,
+                    slug: event.slug,
+                    venue: event.venue,
+                    time_zone: event.time_zone,
+                    capacity: event.capacity,
+                    guests,
+                    attending,
+                }
+            })
+            .collect())
+    })
+    .await
 }
 
 /// One of the host's events, as the edit form shows it.
 #[server(prefix = "/api/fn", endpoint = "events/form")]
 pub async fn event_form(id: Uuid) -> Result<EventFormValues, AppError> {
-    finish(
-        async {
-            let host = crate::hosts::auth::require_host().await?;
-            let (state, _) = request()?;
-            let event = super::store::get(&state.pool, host.id, id).await?;
-            Ok(ssr::form_values(&event))
-        }
-        .await,
-    )
+    answer(async {
+        let (host, state) = crate::hosts::auth::require_host().await?;
+        let event = super::store::get(&state.pool, host.id, id).await?;
+        Ok(ssr::form_values(&event))
+    })
+    .await
 }
 
 pub use writes::{add_event, save_event, AddEvent, SaveEvent};
@@ -218,18 +212,15 @@ mod writes {
             rsvp_deadline,
             default_max_plus_ones,
         };
-        finish(
-            async {
-                let host = crate::hosts::auth::require_host().await?;
-                let (state, _) = request()?;
-                let input = ssr::create_input(&form)?;
-                let event = crate::events::rest::create_event(&state, host.id, &input).await?;
-                tracing::info!(host_id = %host.id, event_id = %event.id, "event created");
-                leptos_axum::redirect(&format!("/events/{}", event.id));
-                Ok(event)
-            }
-            .await,
-        )
+        answer(async {
+            let (host, state) = crate::hosts::auth::require_host().await?;
+            let input = ssr::create_input(&form)?;
+            let event = crate::events::rest::create_event(&state, host.id, &input).await?;
+            tracing::info!(host_id = %host.id, event_id = %event.id, "event created");
+            leptos_axum::redirect(&format!("/events/{}", event.id));
+            Ok(event)
+        })
+        .await
     }
 
     /// Saves the edit form of one of the host's events and goes to its page.
@@ -257,37 +248,31 @@ mod writes {
             rsvp_deadline,
             default_max_plus_ones,
         };
-        finish(
-            async {
-                let host = crate::hosts::auth::require_host().await?;
-                let (state, _) = request()?;
-                let input = ssr::update_input(&form)?;
-                let event = crate::events::rest::update_event(&state, host.id, id, &input).await?;
-                leptos_axum::redirect(&format!("/events/{}", event.id));
-                Ok(event)
-            }
-            .await,
-        )
+        answer(async {
+            let (host, state) = crate::hosts::auth::require_host().await?;
+            let input = ssr::update_input(&form)?;
+            let event = crate::events::rest::update_event(&state, host.id, id, &input).await?;
+            leptos_axum::redirect(&format!("/events/{}", event.id));
+            Ok(event)
+        })
+        .await
     }
 }
 
 /// Deletes one of the host's events with its guests, links and answers.
 #[server(prefix = "/api/fn", endpoint = "events/delete")]
 pub async fn remove_event(id: Uuid) -> Result<(), AppError> {
-    finish(
-        async {
-            let host = crate::hosts::auth::require_host().await?;
-            let (state, _) = request()?;
-            super::store::delete(&state.pool, host.id, id).await?;
-            tracing::info!(host_id = %host.id, event_id = %id, "event deleted");
-            Ok(())
-        }
-        .await,
-    )
+    answer(async {
+        let (host, state) = crate::hosts::auth::require_host().await?;
+        super::store::delete(&state.pool, host.id, id).await?;
+        tracing::info!(host_id = %host.id, event_id = %id, "event deleted");
+        Ok(())
+    })
+    .await
 }
 
 #[cfg(feature = "ssr")]
-use crate::server_fns::{finish, request};
+use crate::server_fns::answer;
 
 #[cfg(feature = "ssr")]
 mod ssr {

@@ -112,8 +112,9 @@ pub(crate) async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<GuestList>, AppError> {
     let (status, search) = list_filter(query.status.as_deref(), query.search.as_deref())?;
+    let event = crate::events::store::get(&state.pool, host.id, event_id).await?;
     Ok(Json(
-        store::list(&state.pool, host.id, event_id, status, search).await?,
+        store::list(&state.pool, &event, status, search).await?,
     ))
 }
 
@@ -226,7 +227,7 @@ pub(crate) async fn export(
     ApiPath(event_id): ApiPath<Uuid>,
 ) -> Result<impl IntoResponse, AppError> {
     let event = crate::events::store::get(&state.pool, host.id, event_id).await?;
-    let list = store::list(&state.pool, host.id, event_id, None, None).await?;
+    let list = store::list(&state.pool, &event, None, None).await?;
     let rows: Vec<GuestExportRow> = list
         .guests
         .into_iter()

@@ -84,8 +84,7 @@ pub struct ImportOutcome {
 #[server(prefix = "/api/fn", endpoint = "event_page_overview")]
 pub async fn get_event_overview(event_id: Uuid) -> Result<EventOverview, AppError> {
     answer(async move {
-        let host = crate::hosts::auth::require_host().await?;
-        let state = crate::server_fns::state()?;
+        let (host, state) = crate::hosts::auth::require_host().await?;
         let event = crate::events::store::get(&state.pool, host.id, event_id).await?;
         Ok(ssr::overview(event))
     })
@@ -101,11 +100,10 @@ pub async fn get_guest_table(
     search: Option<String>,
 ) -> Result<GuestTable, AppError> {
     answer(async move {
-        let host = crate::hosts::auth::require_host().await?;
-        let state = crate::server_fns::state()?;
+        let (host, state) = crate::hosts::auth::require_host().await?;
         let (status, search) = super::rest::list_filter(status.as_deref(), search.as_deref())?;
-        let list = super::store::list(&state.pool, host.id, event_id, status, search).await?;
         let event = crate::events::store::get(&state.pool, host.id, event_id).await?;
+        let list = super::store::list(&state.pool, &event, status, search).await?;
         let mut links =
             crate::invitations::server_fns::ssr::links_by_guest(&state, host.id, event_id).await?;
         let guests = list
@@ -144,8 +142,7 @@ pub async fn add_guest(
     max_plus_ones: String,
 ) -> Result<Guest, AppError> {
     answer(async move {
-        let host = crate::hosts::auth::require_host().await?;
-        let state = crate::server_fns::state()?;
+        let (host, state) = crate::hosts::auth::require_host().await?;
         let draft = ssr::draft(&name, &email, &phone, &max_plus_ones)?;
         let guest = super::store::insert(&state.pool, host.id, event_id, &draft).await?;
         tracing::info!(%event_id, guest_id = %guest.id, "guest added");
@@ -165,8 +162,7 @@ pub async fn edit_guest(
     max_plus_ones: String,
 ) -> Result<Guest, AppError> {
     answer(async move {
-        let host = crate::hosts::auth::require_host().await?;
-        let state = crate::server_fns::state()?;
+        let (host, state) = crate::hosts::auth::require_host().await?;
         let draft = ssr::draft(&name, &email, &phone, &max_plus_ones)?;
         super::store::update(&state.pool, host.id, event_id, guest_id, &draft).await
     })
@@ -177,8 +173,7 @@ pub async fn edit_guest(
 #[server(prefix = "/api/fn", endpoint = "remove_guest")]
 pub async fn remove_guest(event_id: Uuid, guest_id: Uuid) -> Result<(), AppError> {
     answer(async move {
-        let host = crate::hosts::auth::require_host().await?;
-        let state = crate::server_fns::state()?;
+        let (host, state) = crate::hosts::auth::require_host().await?;
         super::store::delete(&state.pool, host.id, event_id, guest_id).await?;
         tracing::info!(%event_id, %guest_id, "guest removed");
         Ok(())
@@ -195,8 +190,7 @@ pub async fn import_guests(
     mode: ImportMode,
 ) -> Result<ImportOutcome, AppError> {
     answer(async move {
-        let host = crate::hosts::auth::require_host().await?;
-        let state = crate::server_fns::state()?;
+        let (host, state) = crate::hosts::auth::require_host().await?;
         let checked = super::import::check(&state.pool, host.id, event_id, csv.as_bytes()).await?;
         let rows: Vec<ImportRow> = checked.rows.iter().map(ssr::import_row).collect();
         let write = match mode {

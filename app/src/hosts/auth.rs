@@ -44,11 +44,11 @@ impl FromRequestParts<AppState> for CurrentHost {
 
 /// The signed-in host of the server function being run: the same rules as
 /// [`CurrentHost`] for REST (session cookie or API key, and same-origin proof for
-/// cookie-authenticated writes; server functions are POSTs).
-pub async fn require_host() -> Result<CurrentHost, AppError> {
-    let state = leptos::prelude::use_context::<AppState>().ok_or(AppError::Internal)?;
-    let mut parts = leptos::prelude::use_context::<Parts>().ok_or(AppError::Internal)?;
-    CurrentHost::from_request_parts(&mut parts, &state).await
+/// cookie-authenticated writes; server functions are POSTs), with the application state.
+pub async fn require_host() -> Result<(CurrentHost, AppState), AppError> {
+    let (state, mut parts) = crate::server_fns::request()?;
+    let host = CurrentHost::from_request_parts(&mut parts, &state).await?;
+    Ok((host, state))
 }
 
 /// Resolves the bearer key or session cookie of a request.

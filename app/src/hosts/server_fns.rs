@@ -18,17 +18,15 @@ pub const HOME: &str = "/events";
 /// The signed-in host, or `None` for a visitor (never an error for a visitor).
 #[server(prefix = "/api/fn", endpoint = "hosts/current")]
 pub async fn current_host() -> Result<Option<HostProfile>, AppError> {
-    crate::server_fns::finish(
-        async {
-            let (state, parts) = crate::server_fns::request()?;
-            match super::auth::authenticate(&parts.headers, &state).await {
-                Ok(host) => Ok(super::store::host_by_id(&state.pool, host.id).await?),
-                Err(AppError::Unauthenticated) => Ok(None),
-                Err(error) => Err(error),
-            }
+    crate::server_fns::answer(async {
+        let (state, parts) = crate::server_fns::request()?;
+        match super::auth::authenticate(&parts.headers, &state).await {
+            Ok(host) => Ok(super::store::host_by_id(&state.pool, host.id).await?),
+            Err(AppError::Unauthenticated) => Ok(None),
+            Err(error) => Err(error),
         }
-        .await,
-    )
+    })
+    .await
 }
 
 /// Creates an account, signs it in and sends the host to their events.
@@ -38,94 +36,79 @@ pub async fn sign_up(
     email: String,
     password: String,
 ) -> Result<HostProfile, AppError> {
-    crate::server_fns::finish(
-        async {
-            let (state, parts) = crate::server_fns::request()?;
-            super::auth::require_same_origin(&parts.method, &parts.headers)?;
-            super::rest::limit(&state, crate::rest::ClientIp::of(&parts), "signup")?;
-            let request = super::SignupRequest {
-                email,
-                name,
-                password,
-            };
-            let host = super::rest::register(&state, request).await?;
-            ssr::start_session(&state, host.id).await?;
-            Ok(host)
-        }
-        .await,
-    )
+    crate::server_fns::answer(async {
+        let (state, parts) = crate::server_fns::request()?;
+        super::auth::require_same_origin(&parts.method, &parts.headers)?;
+        super::rest::limit(&state, crate::rest::ClientIp::of(&parts), "signup")?;
+        let request = super::SignupRequest {
+            email,
+            name,
+            password,
+        };
+        let host = super::rest::register(&state, request).await?;
+        ssr::start_session(&state, host.id).await?;
+        Ok(host)
+    })
+    .await
 }
 
 /// Signs a host in and sends them to their events.
 #[server(prefix = "/api/fn", endpoint = "hosts/login")]
 pub async fn log_in(email: String, password: String) -> Result<HostProfile, AppError> {
-    crate::server_fns::finish(
-        async {
-            let (state, parts) = crate::server_fns::request()?;
-            super::auth::require_same_origin(&parts.method, &parts.headers)?;
-            super::rest::limit(&state, crate::rest::ClientIp::of(&parts), "login")?;
-            let request = super::LoginRequest { email, password };
-            let host = super::rest::check_credentials(&state, request).await?;
-            ssr::start_session(&state, host.id).await?;
-            Ok(host)
-        }
-        .await,
-    )
+    crate::server_fns::answer(async {
+        let (state, parts) = crate::server_fns::request()?;
+        super::auth::require_same_origin(&parts.method, &parts.headers)?;
+        super::rest::limit(&state, crate::rest::ClientIp::of(&parts), "login")?;
+        let request = super::LoginRequest { email, password };
+        let host = super::rest::check_credentials(&state, request).await?;
+        ssr::start_session(&state, host.id).await?;
+        Ok(host)
+    })
+    .await
 }
 
 /// Ends the session (it stops working at once), clears the cookie and goes to the
 /// login page.
 #[server(prefix = "/api/fn", endpoint = "hosts/logout")]
 pub async fn log_out() -> Result<(), AppError> {
-    crate::server_fns::finish(
-        async {
-            let (state, parts) = crate::server_fns::request()?;
-            let cookie = super::rest::close_session(&state, &parts.headers).await?;
-            ssr::set_cookie(&cookie)?;
-            leptos_axum::redirect("/login");
-            Ok(())
-        }
-        .await,
-    )
+    crate::server_fns::answer(async {
+        let (state, parts) = crate::server_fns::request()?;
+        let cookie = super::rest::close_session(&state, &parts.headers).await?;
+        ssr::set_cookie(&cookie)?;
+        leptos_axum::redirect("/login");
+        Ok(())
+    })
+    .await
 }
 
 /// Creates an API key; the answer is the only time the key itself is shown.
 #[server(prefix = "/api/fn", endpoint = "hosts/api_keys/create")]
 pub async fn issue_api_key(name: String) -> Result<NewApiKey, AppError> {
-    crate::server_fns::finish(
-        async {
-            let host = super::auth::require_host().await?;
-            let (state, _) = crate::server_fns::request()?;
-            super::rest::issue_api_key(&state, host.id, &name).await
-        }
-        .await,
-    )
+    crate::server_fns::answer(async {
+        let (host, state) = super::auth::require_host().await?;
+        super::rest::issue_api_key(&state, host.id, &name).await
+    })
+    .await
 }
 
 /// The host's API keys, newest first (never the keys themselves).
 #[server(prefix = "/api/fn", endpoint = "hosts/api_keys/list")]
 pub async fn api_keys() -> Result<Vec<ApiKeySummary>, AppError> {
-    crate::server_fns::finish(
-        async {
-            let host = super::auth::require_host().await?;
-            let (state, _) = crate::server_fns::request()?;
-            Ok(super::store::list_api_keys(&state.pool, host.id).await?)
-        }
-        .await,
-    )
+    crate::server_fns::answer(async {
+        let (host, state) = super::auth::require_host().await?;
+        Ok(super::store::list_api_keys(&state.pool, host.id).await?)
+    })
+    .await
 }
 
 /// Revokes one of the host's API keys; it stops working at once.
 #[server(prefix = "/api/fn", endpoint = "hosts/api_keys/revoke")]
 pub async fn revoke_api_key(id: Uuid) -> Result<(), AppError> {
-    crate::server_fns::finish(
-        async {
-            let host = super::auth::require_host().await?;
-            let (state, _) = crate::server_fns::request()?;
-            super::rest::revoke_key(&state, host.id, id).await
-        }
-        .await,
-    )
+    crate::server_fns::answer(async {
+        let (host, state) = super::auth::require_host().await?;
+        super::rest::revoke_key(&state, host.id, id).await
+    })
+    .await
 }
 
 /// Server-side helpers of the dashboard's server functions (used by `events` too).

@@ -18,8 +18,7 @@ use uuid::Uuid;
 #[server(prefix = "/api/fn", endpoint = "issue_guest_link")]
 pub async fn issue_guest_link(event_id: Uuid, guest_id: Uuid) -> Result<IssuedLink, AppError> {
     answer(async move {
-        let host = crate::hosts::auth::require_host().await?;
-        let state = crate::server_fns::state()?;
+        let (host, state) = crate::hosts::auth::require_host().await?;
         let link = super::rest::issue_link(&state, host.id, event_id, guest_id, None).await?;
         tracing::info!(%event_id, %guest_id, link_id = %link.id, "invitation link issued");
         Ok(link)
@@ -35,8 +34,7 @@ pub async fn revoke_guest_link(
     link_id: Uuid,
 ) -> Result<(), AppError> {
     answer(async move {
-        let host = crate::hosts::auth::require_host().await?;
-        let state = crate::server_fns::state()?;
+        let (host, state) = crate::hosts::auth::require_host().await?;
         if super::store::revoke(&state.pool, host.id, event_id, guest_id, link_id).await? {
             tracing::info!(%event_id, %guest_id, %link_id, "invitation link revoked");
             Ok(())

@@ -237,6 +237,27 @@ fn RowError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
     }
 }
 
+/// The button that issues the guest a (new) link, labelled `label` until pressed.
+fn issue_button(
+    issue: Action<(), Result<(), AppError>>,
+    busy: impl Fn() -> bool + Send + Sync + 'static,
+    label: &'static str,
+) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            class=SMALL
+            data-testid="issue-link"
+            disabled=busy
+            on:click=move |_| {
+                issue.dispatch(());
+            }
+        >
+            {move || if issue.pending().get() { "Issuing…" } else { label }}
+        </button>
+    }
+}
+
 /// The guest's link: its state, the URL to copy while it works, and issue / rotate /
 /// revoke buttons.
 #[component]
@@ -276,19 +297,7 @@ fn LinkCell(guest_id: Uuid, link: Option<GuestLink>, expires: Option<String>) ->
                 <span class="text-xs text-slate-500" data-testid="link-state" data-link-status="none">
                     "No link yet"
                 </span>
-                <div>
-                    <button
-                        type="button"
-                        class=SMALL
-                        data-testid="issue-link"
-                        disabled=busy
-                        on:click=move |_| {
-                            issue.dispatch(());
-                        }
-                    >
-                        {move || if issue.pending().get() { "Issuing…" } else { "Issue link" }}
-                    </button>
-                </div>
+                <div>{issue_button(issue, busy, "Issue link")}</div>
             </div>
         }
         .into_any(),
@@ -347,20 +356,7 @@ fn LinkCell(guest_id: Uuid, link: Option<GuestLink>, expires: Option<String>) ->
                             }
                             .into_any()
                         } else {
-                            view! {
-                                <button
-                                    type="button"
-                                    class=SMALL
-                                    data-testid="issue-link"
-                                    disabled=busy
-                                    on:click=move |_| {
-                                        issue.dispatch(());
-                                    }
-                                >
-                                    {move || if issue.pending().get() { "Issuing…" } else { "Issue new link" }}
-                                </button>
-                            }
-                            .into_any()
+                            issue_button(issue, busy, "Issue new link").into_any()
                         }}
                     </div>
                 </div>
