@@ -3,7 +3,12 @@
 # .data/, fixed non-default loopback ports), the fraud engine, and the web app in watch
 # mode. Ctrl-C stops all of it. A second run reuses the data.
 #
-# Point at external services instead with DATABASE_URL, NATS_URL and FRAUD_GRPC_URL.
+# NATS runs with the project's configuration (deploy/nats/nats-server.conf): three users
+# with passwords. The local ones are the development passwords, which the web server and
+# the fraud engine use by default; tools connect as guestguard-ops (printed below).
+#
+# Point at external services instead with DATABASE_URL, NATS_URL (then also NATS_USER /
+# NATS_PASSWORD) and FRAUD_GRPC_URL.
 # Ports: GG_PG_PORT (54329), GG_NATS_PORT (42229), GG_FRAUD_PORT (50059), GG_WEB_PORT (3000).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -28,6 +33,11 @@ fi
 if [ -z "${NATS_URL:-}" ]; then
     stack_start_nats "$GG_ROOT/.data/nats" "$nats_port"
     export NATS_URL="nats://127.0.0.1:$nats_port"
+    if [ -n "${GG_NATS_OPS_PASSWORD:-}" ]; then
+        log "NATS tools: --server $NATS_URL --user guestguard-ops --password (\$GG_NATS_OPS_PASSWORD)"
+    else
+        log "NATS tools: --server $NATS_URL --user guestguard-ops --password $GG_NATS_DEV_OPS_PASSWORD"
+    fi
 fi
 if [ -z "${FRAUD_GRPC_URL:-}" ]; then
     cargo build -p fraud

@@ -4,7 +4,8 @@
 #   rustup  - rustup's `wasm32-unknown-unknown` target is installed or can be installed;
 #   debian  - otherwise Debian's rustc-web / cargo-web 1.96 with the standard library
 #             built from source (see README, "Offline toolchain").
-# Exports GG_ROUTE and GG_LEPTOS_ARGS (extra arguments for every `cargo leptos` call).
+# Exports GG_ROUTE and GG_LEPTOS_ARGS (extra arguments for every `cargo leptos` call),
+# and NATS_SERVER_BIN (the NATS server to run, see gg_nats_server_bin).
 
 GG_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export GG_ROOT
@@ -16,6 +17,11 @@ export LEPTOS_OUTPUT_NAME=guestguard
 
 # Versions the project pins (wasm-bindgen must equal the one in Cargo.lock).
 GG_CARGO_LEPTOS_VERSION=0.3.11
+# NATS server: one >= 2.10 on PATH is used as it is; otherwise bootstrap.sh puts the
+# official 2.15.1 binary (scripts/tools/nats-server.requirements.txt) in the project's cache.
+GG_NATS_MIN_MINOR=10
+GG_NATS_VERSION=2.15.1
+GG_NATS_CACHED_BIN="${XDG_CACHE_HOME:-$HOME/.cache}/guestguard/tools/nats-server-$GG_NATS_VERSION/nats-server"
 GG_WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' "$GG_ROOT/Cargo.lock")"
 
 log() { printf '\033[1;34m[guestguard]\033[0m %s\n' "$*" >&2; }
@@ -37,6 +43,8 @@ gg_select_route() {
         GG_ROUTE=debian
     fi
     export GG_ROUTE
+    # Every script calls this right after bootstrap.sh: pick up a NATS server it installed.
+    gg_nats_server_bin || true
     GG_LEPTOS_ARGS=()
     if [ "$GG_ROUTE" = debian ]; then
         export PATH="/usr/bin:$PATH"
@@ -46,6 +54,34 @@ gg_select_route() {
         # Keep Debian-route artefacts apart from rustup-route ones.
         export CARGO_TARGET_DIR="${CARGO_TARGET_DIR%/}-debian"
     fi
+}
+
+# gg_nats_version_ok BIN: BIN runs and is a NATS server 2.x with x >= 10.
+gg_nats_version_ok() {
+    local version
+    version="$({ "$1" --version 2>/dev/null || true; } | sed -n 's/^nats-server: v\([0-9]*\.[0-9]*\).*/\1/p')"
+    [ -n "$version" ] || return 1
+    [ "${version%%.*}" -gt 2 ] || { [ "${version%%.*}" -eq 2 ] && [ "${version#*.}" -ge "$GG_NATS_MIN_MINOR" ]; }
+}
+
+# gg_nats_server_bin: picks the NATS server every script and test uses and exports its
+# absolute path as NATS_SERVER_BIN (the Rust test harnesses read it): an explicitly set
+# NATS_SERVER_BIN that is new enough, else a `nats-server` >= 2.10 on PATH, else the
+# cached official binary. With none of them (before bootstrap.sh ran) it unsets
+# NATS_SERVER_BIN and fails. Cheap: called again after bootstrap and before each start.
+gg_nats_server_bin() {
+    local candidate
+    for candidate in "${NATS_SERVER_BIN:-}" "$(command -v nats-server 2>/dev/null || true)" \
+        "$GG_NATS_CACHED_BIN"; do
+        [ -n "$candidate" ] && [ -x "$candidate" ] || continue
+        if gg_nats_version_ok "$candidate"; then
+            candidate="$(cd "$(dirname "$candidate")" && pwd)/$(basename "$candidate")"
+            export NATS_SERVER_BIN="$candidate"
+            return 0
+        fi
+    done
+    unset NATS_SERVER_BIN
+    return 1
 }
 
 # Installed version of a cargo tool, or nothing.
@@ -78,3 +114,5 @@ wait_for_port() { # port what [seconds]
         sleep 0.1
     done
 }
+
+gg_nats_server_bin || true

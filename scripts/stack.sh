@@ -49,14 +49,37 @@ stack_stop_postgres() {
     GG_PG_DIR=
 }
 
-# stack_start_nats DIR PORT: NATS with JetStream, its store in DIR (kept across runs).
+# Development passwords of the three NATS users in deploy/nats/nats-server.conf; the web
+# server and the fraud engine default to the same ones (NATS_USER / NATS_PASSWORD) when
+# GUESTGUARD_ENV is not production, so nothing has to be passed in development.
+GG_NATS_DEV_SERVER_PASSWORD=development-only-nats-server-password
+GG_NATS_DEV_FRAUD_PASSWORD=development-only-nats-fraud-password
+GG_NATS_DEV_OPS_PASSWORD=development-only-nats-ops-password
+
+# stack_start_nats DIR PORT: NATS with JetStream and the project's configuration (users
+# with passwords and permissions), its store in DIR (kept across runs). The passwords
+# are GG_NATS_SERVER_PASSWORD / _FRAUD_ / _OPS_ when set, else the development ones.
 stack_start_nats() {
-    local dir="$1" port="$2"
+    local dir="$1" port="$2" pid i=0
+    gg_nats_server_bin || die "no nats-server >= 2.10 found; run scripts/bootstrap.sh"
     mkdir -p "$dir"
-    log "starting NATS JetStream on 127.0.0.1:$port"
-    nats-server -a 127.0.0.1 -p "$port" -js -sd "$dir" -l "$dir/nats.log" &
-    GG_PIDS+=($!)
-    wait_for_port "$port" "NATS"
+    dir="$(cd "$dir" && pwd)"
+    log "starting NATS JetStream on 127.0.0.1:$port ($NATS_SERVER_BIN)"
+    GG_NATS_SERVER_PASSWORD="${GG_NATS_SERVER_PASSWORD:-$GG_NATS_DEV_SERVER_PASSWORD}" \
+        GG_NATS_FRAUD_PASSWORD="${GG_NATS_FRAUD_PASSWORD:-$GG_NATS_DEV_FRAUD_PASSWORD}" \
+        GG_NATS_OPS_PASSWORD="${GG_NATS_OPS_PASSWORD:-$GG_NATS_DEV_OPS_PASSWORD}" \
+        "$NATS_SERVER_BIN" -c "$GG_ROOT/deploy/nats/nats-server.conf" \
+        -a 127.0.0.1 -p "$port" -sd "$dir" -l "$dir/nats.log" &
+    pid=$!
+    GG_PIDS+=("$pid")
+    until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+        if ! kill -0 "$pid" 2>/dev/null || [ "$i" -ge 600 ]; then
+            tail -n 20 "$dir/nats.log" >&2 2>/dev/null || true
+            die "NATS did not start listening on port $port (log: $dir/nats.log)"
+        fi
+        i=$((i + 1))
+        sleep 0.1
+    done
 }
 
 # stack_spawn NAME COMMAND...: runs a long-lived process of the stack in the background.

@@ -28,6 +28,7 @@ cargo test --locked -p app -p server -p fraud -p proto --features app/ssr
 
 step "release build (server + wasm bundle)"
 cargo leptos build --release "${GG_LEPTOS_ARGS[@]}"
+scripts/precompress.sh "$GG_ROOT/target/site/pkg"
 cargo build --locked --release -p fraud
 wasm="$GG_ROOT/target/site/pkg/guestguard.wasm"
 [ -f "$wasm" ] || die "the wasm bundle is missing at $wasm"

@@ -1,0 +1,63 @@
+# syntax=docker/dockerfile:1
+# The GuestGuard web server: the `server` binary with its site (wasm bundle, JS, CSS,
+# public files; .wasm/.js/.css precompressed by scripts/precompress.sh), built the way
+# scripts/test.sh builds it, with hashed file names for long caching. Configure it with
+# the production settings of deploy/README.md; it refuses to start without them.
+#
+#   docker build -f deploy/docker/server.Dockerfile -t guestguard-server .   # repo root
+ARG RUST_IMAGE=rust:1.96-bookworm
+
+FROM node:22-bookworm-slim AS node
+
+FROM ${RUST_IMAGE} AS build
+# Node for the npm build tools (Tailwind v4 CLI, wasm-opt 132 from binaryen), which
+# cargo-leptos finds in node_modules/.bin; brotli for scripts/precompress.sh.
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+COPY --from=node /usr/local/lib/node_modules /usr/local/lib/node_modules
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends brotli \
+    && rm -rf /var/lib/apt/lists/* \
+    && rustup target add wasm32-unknown-unknown
+# The versions scripts/env.sh pins: cargo-leptos, and wasm-bindgen exactly as in Cargo.lock.
+ARG CARGO_LEPTOS_VERSION=0.3.11
+ARG WASM_BINDGEN_VERSION=0.2.130
+RUN cargo install cargo-leptos --version "${CARGO_LEPTOS_VERSION}" --locked --features no_downloads \
+    && cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}"
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm install --no-save --no-audit --no-fund --loglevel=error
+COPY . .
+# LEPTOS_HASH_FILES=true: hashed file names in site/pkg, and hash.txt written next to
+# the server binary, where the server reads it at start.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    LEPTOS_HASH_FILES=true cargo leptos build --release \
+    && scripts/precompress.sh target/site/pkg \
+    && mkdir -p /out \
+    && cp target/release/server target/release/hash.txt /out/ \
+    && cp -r target/site /out/site
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --uid 1000 --user-group --home-dir /app --no-create-home \
+        --shell /usr/sbin/nologin guestguard
+WORKDIR /app
+COPY --from=build /out/server /out/hash.txt /app/
+COPY --from=build /out/site /app/site
+ENV GUESTGUARD_ENV=production \
+    LEPTOS_ENV=PROD \
+    LEPTOS_OUTPUT_NAME=guestguard \
+    LEPTOS_SITE_ROOT=site \
+    LEPTOS_SITE_PKG_DIR=pkg \
+    LEPTOS_HASH_FILES=true \
+    LEPTOS_SITE_ADDR=0.0.0.0:3000 \
+    RUST_LOG=info
+USER 1000:1000
+EXPOSE 3000
+# Healthy while /healthz answers 200: PostgreSQL, NATS and the fraud engine all reachable.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["curl", "-fsS", "-o", "/dev/null", "--max-time", "2", "http://127.0.0.1:3000/healthz"]
+CMD ["/app/server"]
