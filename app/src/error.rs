@@ -24,6 +24,10 @@ pub enum AppError {
     /// A state-changing request without proof it came from our own pages (403).
     #[error("{0}")]
     Forbidden(String),
+    /// An API key tried to manage credentials (API keys, the password, sessions): only
+    /// a signed-in session may (403).
+    #[error("sign in to the dashboard to manage API keys, your password and sessions")]
+    SessionRequired,
     /// Nothing visible to the caller at this address (404). Also used for other hosts'
     /// resources, so existence never leaks across tenants.
     #[error("{0}")]
@@ -47,6 +51,17 @@ pub enum AppError {
     /// Too many attempts; retry after this many seconds (429).
     #[error("too many attempts; try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// Too much work at once (password hashing is saturated); retry after this many
+    /// seconds (503 with `Retry-After`).
+    #[error("GuestGuard is busy; try again in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
+    /// A dependency (the database) cannot be reached right now; retry after this many
+    /// seconds (503 with `Retry-After`).
+    #[error("GuestGuard cannot answer right now; try again in {retry_after_secs} s")]
+    Unavailable { retry_after_secs: u64 },
+    /// The request took longer than the server's request deadline (503).
+    #[error("the request took too long; please try again")]
+    TimedOut,
     /// Something failed on our side (500). Details are in the server log.
     #[error("something went wrong on our side; please try again")]
     Internal,
@@ -92,11 +107,15 @@ impl AppError {
             Self::Unauthenticated => "unauthenticated",
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden(_) => "forbidden",
+            Self::SessionRequired => "session_required",
             Self::Blocked { .. } => "rsvp_blocked",
             Self::NotFound(_) => "not_found",
             Self::PayloadTooLarge => "payload_too_large",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::RateLimited { .. } => "rate_limited",
+            Self::Busy { .. } => "busy",
+            Self::Unavailable { .. } => "unavailable",
+            Self::TimedOut => "timed_out",
             Self::Internal => "internal",
             Self::Unreachable => "unreachable",
         }
@@ -108,13 +127,14 @@ impl AppError {
             Self::Invalid { field: Some(_), .. } => 422,
             Self::Invalid { field: None, .. } => 400,
             Self::Unauthenticated | Self::InvalidCredentials => 401,
-            Self::Forbidden(_) | Self::Blocked { .. } => 403,
+            Self::Forbidden(_) | Self::SessionRequired | Self::Blocked { .. } => 403,
             Self::NotFound(_) => 404,
             Self::Gone { .. } => 410,
             Self::Conflict { .. } => 409,
             Self::PayloadTooLarge => 413,
             Self::MethodNotAllowed => 405,
             Self::RateLimited { .. } => 429,
+            Self::Busy { .. } | Self::Unavailable { .. } | Self::TimedOut => 503,
             Self::Internal => 500,
             Self::Unreachable => 503,
         }
@@ -155,8 +175,20 @@ mod ssr {
 
     impl From<sqlx::Error> for AppError {
         fn from(error: sqlx::Error) -> Self {
-            tracing::error!(%error, "database error");
-            Self::Internal
+            match error {
+                // The database cannot be reached (down, restarting, every connection
+                // busy): the request may well succeed in a moment.
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                    tracing::warn!(%error, "database unavailable");
+                    Self::Unavailable {
+                        retry_after_secs: 1,
+                    }
+                }
+                _ => {
+                    tracing::error!(%error, "database error");
+                    Self::Internal
+                }
+            }
         }
     }
 
@@ -185,8 +217,15 @@ mod ssr {
                 body["fraud"] = serde_json::to_value(fraud).unwrap_or_default();
             }
             let mut response = (status, Json(body)).into_response();
-            if let Self::RateLimited { retry_after_secs } = self {
-                if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+            let retry_after_secs = match self {
+                Self::RateLimited { retry_after_secs }
+                | Self::Busy { retry_after_secs }
+                | Self::Unavailable { retry_after_secs } => Some(retry_after_secs),
+                Self::TimedOut => Some(1),
+                _ => None,
+            };
+            if let Some(seconds) = retry_after_secs {
+                if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
                     response.headers_mut().insert(header::RETRY_AFTER, value);
                 }
             }
@@ -214,5 +253,12 @@ mod tests {
         assert_eq!(AppError::PayloadTooLarge.status(), 413);
         assert_eq!(AppError::MethodNotAllowed.code(), "method_not_allowed");
         assert_eq!(AppError::Internal.status(), 500);
+        assert_eq!(
+            AppError::Busy {
+                retry_after_secs: 1
+            }
+            .status(),
+            503
+        );
     }
 }

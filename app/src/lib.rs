@@ -21,9 +21,9 @@ pub mod rsvps;
 pub mod stack_check;
 
 #[cfg(feature = "ssr")]
-pub mod outbox;
+pub mod edge;
 #[cfg(feature = "ssr")]
-pub mod rate_limit;
+pub mod outbox;
 #[cfg(feature = "ssr")]
 pub mod rest;
 #[cfg(feature = "ssr")]
@@ -34,14 +34,27 @@ pub mod settings;
 pub mod state;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
 };
 
-/// The HTML document every page is rendered into on the server.
+/// The HTML document every page is rendered into on the server. It also gives the
+/// page its Content-Security-Policy, which allows the scripts carrying this render's
+/// nonce (the hydration script, serialized resources) and nothing inline besides.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        let live_reload = (options.env == leptos::config::Env::DEV).then_some(options.reload_port);
+        let policy = edge::headers::page_policy(&nonce.to_string(), live_reload);
+        if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -49,6 +62,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -65,7 +79,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/guestguard.css"/>
         <Title text="GuestGuard"/>
         <Router>
             <Layout>

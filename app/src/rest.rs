@@ -1,19 +1,14 @@
 //! Shared pieces of the REST API's transport: JSON and raw body extractors whose
 //! failures are the API's own JSON errors (never axum's plain-text rejections), the
-//! answer for a method an address does not take, and the client address extractor used
-//! for rate limits and access logs.
+//! answer for a method an address does not take. (Who the client is: `edge::client`.)
 
 use crate::error::AppError;
 use axum::{
     body::Bytes,
-    extract::{rejection::JsonRejection, ConnectInfo, FromRequest, FromRequestParts, Request},
+    extract::{rejection::JsonRejection, FromRequest, FromRequestParts, Request},
     http::{request::Parts, StatusCode},
 };
 use serde::de::DeserializeOwned;
-use std::{
-    convert::Infallible,
-    net::{IpAddr, SocketAddr},
-};
 
 /// A JSON request body; malformed or mistyped bodies are a 400 JSON error, one over the
 /// body limit a 413.
@@ -72,38 +67,6 @@ impl<S: Send + Sync> FromRequest<S> for ApiBytes {
 /// Answer for a method an API address does not take (e.g. `PUT /api/v1/events`).
 pub async fn method_not_allowed() -> AppError {
     AppError::MethodNotAllowed
-}
-
-/// The client's IP address, when the connection has one.
-#[derive(Clone, Copy, Debug)]
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        Ok(Self::of(parts))
-    }
-}
-
-impl ClientIp {
-    /// The peer address of a request (server functions read it from their `Parts`).
-    pub fn of(parts: &Parts) -> Self {
-        Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(address)| address.ip()),
-        )
-    }
-
-    /// Rate-limit key of this client for one route family.
-    pub fn key(&self, route: &str) -> String {
-        match self.0 {
-            Some(ip) => format!("{route}:{ip}"),
-            None => format!("{route}:unknown"),
-        }
-    }
 }
 
 /// A path parameter; one that does not parse (e.g. not a UUID) is a JSON 404, since

@@ -4,8 +4,10 @@
 //! `scripts/dev.sh`. Production (`GUESTGUARD_ENV=production`) has no default for any
 //! secret and refuses to start without a real signing key.
 
+use crate::edge::client::TrustedProxies;
+use proto::{grpc_auth, nats::Credentials};
 use secrecy::{ExposeSecret, SecretString};
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
 /// Signing key used only in development; production refuses it.
 pub const DEVELOPMENT_SIGNING_KEY: &str = "development-only-signing-key-do-not-use-in-production";
@@ -57,6 +59,76 @@ pub struct Settings {
     /// How long a link opening waits for the page's browser signals before it is sent
     /// for scoring without them (`GUESTGUARD_SIGNALS_GRACE_MS`, 3000 by default).
     pub signals_grace: Duration,
+    /// Who the web server is on NATS (`NATS_USER` + `NATS_PASSWORD`, or
+    /// `NATS_CREDS_FILE`; development: the `guestguard-server` user of the local stack).
+    pub nats_credentials: Credentials,
+    /// The shared secret presented to the fraud engine on every call
+    /// (`FRAUD_GRPC_TOKEN`).
+    pub fraud_grpc_token: SecretString,
+    /// The CA certificate (PEM) that signed the engine's certificate, for an
+    /// `https://` `FRAUD_GRPC_URL` (`FRAUD_GRPC_CA_CERT`).
+    pub fraud_grpc_ca_cert: Option<PathBuf>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client
+    /// (`GUESTGUARD_TRUSTED_PROXIES`, CIDR list; none by default).
+    pub trusted_proxies: TrustedProxies,
+    /// Timeouts and limits of the HTTP server.
+    pub http: HttpLimits,
+    /// How many passwords are hashed at once, and how long a request may wait for its
+    /// turn before it is answered 503.
+    pub password_hashing: HashingLimits,
+    /// A session not used for this long ends (`GUESTGUARD_SESSION_IDLE_MINUTES`).
+    pub session_idle: Duration,
+}
+
+/// Timeouts and limits of the HTTP server (`server/src/serve.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Time a client has to send a request's headers, counted from when the connection
+    /// waits for them (`GUESTGUARD_HEADER_TIMEOUT_SECS`, 10).
+    pub header_timeout: Duration,
+    /// Time a request may take to be answered (`GUESTGUARD_REQUEST_TIMEOUT_SECS`, 30).
+    pub request_timeout: Duration,
+    /// A kept-alive connection with no request in flight for this long is closed
+    /// (`GUESTGUARD_IDLE_TIMEOUT_SECS`, 60; HTTP/1 connections are also bound by the
+    /// header timeout while they wait for their next request).
+    pub idle_timeout: Duration,
+    /// Connections served at once; more wait in the listen queue
+    /// (`GUESTGUARD_MAX_CONNECTIONS`, 4096).
+    pub max_connections: usize,
+    /// On SIGTERM, how long in-flight requests may take to finish
+    /// (`GUESTGUARD_SHUTDOWN_GRACE_SECS`, 20).
+    pub shutdown_grace: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+            shutdown_grace: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Bounds of password hashing (argon2id takes ~19 MiB and tens of milliseconds each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashingLimits {
+    /// Hashes computed at once (`GUESTGUARD_HASH_CONCURRENCY`, the number of cores).
+    pub concurrency: usize,
+    /// How long a request waits for a free slot before 503 + `Retry-After`
+    /// (`GUESTGUARD_HASH_QUEUE_MS`, 2000).
+    pub queue_wait: Duration,
+}
+
+impl Default for HashingLimits {
+    fn default() -> Self {
+        Self {
+            concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+            queue_wait: Duration::from_millis(2_000),
+        }
+    }
 }
 
 /// A signing key rotated out, still accepted until `valid_until`.
@@ -161,17 +233,109 @@ impl Settings {
             });
         }
 
+        let database_url = required(
+            "DATABASE_URL",
+            "postgres://guestguard@127.0.0.1:54329/guestguard",
+        )?;
+        let nats_url = required("NATS_URL", "nats://127.0.0.1:42229")?;
+        let nats_credentials = Credentials::from_lookup(&lookup, proto::nats::SERVER, production)
+            .map_err(|proto::nats::CredentialsError::Missing(name)| {
+            SettingsError::Missing { name }
+        })?;
+        let fraud_grpc_url = required("FRAUD_GRPC_URL", "http://127.0.0.1:50059")?;
+        let fraud_grpc_token = required("FRAUD_GRPC_TOKEN", grpc_auth::DEVELOPMENT_TOKEN)?;
+        if production
+            && (fraud_grpc_token == grpc_auth::DEVELOPMENT_TOKEN
+                || fraud_grpc_token.len() < grpc_auth::MIN_TOKEN_BYTES)
+        {
+            return Err(SettingsError::Invalid {
+                name: "FRAUD_GRPC_TOKEN",
+                reason: format!(
+                    "must be at least {} bytes and not the development token",
+                    grpc_auth::MIN_TOKEN_BYTES
+                ),
+            });
+        }
+        let fraud_grpc_ca_cert = lookup("FRAUD_GRPC_CA_CERT").map(PathBuf::from);
+        check_fraud_transport(&fraud_grpc_url, fraud_grpc_ca_cert.is_some(), production)?;
+        let trusted_proxies =
+            TrustedProxies::parse(&lookup("GUESTGUARD_TRUSTED_PROXIES").unwrap_or_default())
+                .map_err(|reason| SettingsError::Invalid {
+                    name: "GUESTGUARD_TRUSTED_PROXIES",
+                    reason,
+                })?;
+
+        // A whole number within bounds.
+        let whole = |name: &'static str, default: u64, (min, max): (u64, u64)| match lookup(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .ok_or(SettingsError::Invalid {
+                    name,
+                    reason: format!("expected a whole number between {min} and {max}"),
+                }),
+        };
+        let defaults = HttpLimits::default();
+        let secs = |name, default: Duration, max| {
+            whole(name, default.as_secs(), (1, max)).map(Duration::from_secs)
+        };
+        let http = HttpLimits {
+            header_timeout: secs(
+                "GUESTGUARD_HEADER_TIMEOUT_SECS",
+                defaults.header_timeout,
+                300,
+            )?,
+            request_timeout: secs(
+                "GUESTGUARD_REQUEST_TIMEOUT_SECS",
+                defaults.request_timeout,
+                3_600,
+            )?,
+            idle_timeout: secs("GUESTGUARD_IDLE_TIMEOUT_SECS", defaults.idle_timeout, 3_600)?,
+            max_connections: whole(
+                "GUESTGUARD_MAX_CONNECTIONS",
+                defaults.max_connections as u64,
+                (1, 1_000_000),
+            )? as usize,
+            shutdown_grace: secs(
+                "GUESTGUARD_SHUTDOWN_GRACE_SECS",
+                defaults.shutdown_grace,
+                600,
+            )?,
+        };
+        let hashing_defaults = HashingLimits::default();
+        let password_hashing = HashingLimits {
+            concurrency: whole(
+                "GUESTGUARD_HASH_CONCURRENCY",
+                hashing_defaults.concurrency as u64,
+                (1, 1_024),
+            )? as usize,
+            queue_wait: millis("GUESTGUARD_HASH_QUEUE_MS", 2_000, 60_000)?,
+        };
+        let session_idle = Duration::from_secs(
+            60 * whole(
+                "GUESTGUARD_SESSION_IDLE_MINUTES",
+                24 * 60,
+                (1, 14 * 24 * 60),
+            )?,
+        );
+
         Ok(Self {
             environment,
             previous_signing_key,
             public_url,
-            database_url: required(
-                "DATABASE_URL",
-                "postgres://guestguard@127.0.0.1:54329/guestguard",
-            )?
-            .into(),
-            nats_url: required("NATS_URL", "nats://127.0.0.1:42229")?,
-            fraud_grpc_url: required("FRAUD_GRPC_URL", "http://127.0.0.1:50059")?,
+            database_url: database_url.into(),
+            nats_url,
+            fraud_grpc_url,
+            nats_credentials,
+            fraud_grpc_token: fraud_grpc_token.into(),
+            fraud_grpc_ca_cert,
+            trusted_proxies,
+            http,
+            password_hashing,
+            session_idle,
             signing_key: signing_key.into(),
             signing_key_id: lookup("GUESTGUARD_SIGNING_KEY_ID").unwrap_or_else(|| "k1".into()),
             health_check_timeout,
@@ -183,6 +347,48 @@ impl Settings {
     /// The database URL, for the pool only.
     pub fn database_url(&self) -> &str {
         self.database_url.expose_secret()
+    }
+
+    /// The origin (`scheme://host[:port]`) of the public URL, which our own pages send
+    /// as `Origin` whatever `Host` a reverse proxy passes on.
+    pub fn public_origin(&self) -> &str {
+        let after_scheme = self.public_url.find("://").map_or(0, |at| at + 3);
+        match self.public_url[after_scheme..].find('/') {
+            Some(slash) => &self.public_url[..after_scheme + slash],
+            None => &self.public_url,
+        }
+    }
+}
+
+/// The engine's address must be loopback or TLS (`https://` with the CA that signed the
+/// engine's certificate) in production, so the service token never crosses a network
+/// in clear.
+fn check_fraud_transport(url: &str, has_ca: bool, production: bool) -> Result<(), SettingsError> {
+    let invalid = |reason: &str| SettingsError::Invalid {
+        name: "FRAUD_GRPC_URL",
+        reason: reason.to_owned(),
+    };
+    let uri: axum::http::Uri = url.parse().map_err(|_| invalid("not a URL"))?;
+    match uri.scheme_str() {
+        Some("https") if !has_ca => Err(SettingsError::Missing {
+            name: "FRAUD_GRPC_CA_CERT",
+        }),
+        Some("https") => Ok(()),
+        Some("http") => {
+            let host = uri.host().unwrap_or_default().trim_matches(['[', ']']);
+            let loopback = host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if production && !loopback {
+                Err(invalid(
+                    "must be https:// (with FRAUD_GRPC_CA_CERT) when the engine is not on loopback",
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        _ => Err(invalid("must start with http:// or https://")),
     }
 }
 
@@ -205,6 +411,108 @@ mod tests {
         assert_eq!(s.environment, Environment::Development);
         assert_eq!(s.nats_url, "nats://127.0.0.1:42229");
         assert_eq!(s.signing_key.expose_secret(), DEVELOPMENT_SIGNING_KEY);
+    }
+
+    /// Every setting production requires, valid.
+    fn production_vars() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("GUESTGUARD_ENV", "production"),
+            (
+                "GUESTGUARD_SIGNING_KEY",
+                "a-real-key-that-is-long-enough-for-hmac-sha256",
+            ),
+            ("GUESTGUARD_PUBLIC_URL", "https://guests.example.org"),
+            ("DATABASE_URL", "postgres://db/x"),
+            ("NATS_URL", "nats://nats:4222"),
+            ("NATS_USER", "guestguard-server"),
+            ("NATS_PASSWORD", "a-real-password"),
+            ("FRAUD_GRPC_URL", "http://127.0.0.1:50059"),
+            ("FRAUD_GRPC_TOKEN", "a-real-grpc-token-of-at-least-32-bytes"),
+        ]
+    }
+
+    fn with(
+        mut vars: Vec<(&'static str, &'static str)>,
+        changes: &[(&'static str, Option<&'static str>)],
+    ) -> Result<Settings, SettingsError> {
+        for (name, value) in changes {
+            vars.retain(|(key, _)| key != name);
+            if let Some(value) = value {
+                vars.push((name, value));
+            }
+        }
+        settings(&vars)
+    }
+
+    #[test]
+    fn production_starts_with_every_required_setting() {
+        let s = with(production_vars(), &[]).expect("complete production settings");
+        assert_eq!(s.environment, Environment::Production);
+        assert_eq!(s.public_origin(), "https://guests.example.org");
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_service_credentials() {
+        for name in ["NATS_USER", "NATS_PASSWORD", "FRAUD_GRPC_TOKEN"] {
+            assert_eq!(
+                with(production_vars(), &[(name, None)]).expect_err(name),
+                SettingsError::Missing { name }
+            );
+        }
+        assert!(with(
+            production_vars(),
+            &[("FRAUD_GRPC_TOKEN", Some(grpc_auth::DEVELOPMENT_TOKEN))]
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn production_talks_to_a_remote_engine_over_tls_only() {
+        let plain = with(
+            production_vars(),
+            &[("FRAUD_GRPC_URL", Some("http://fraud:50059"))],
+        );
+        assert!(matches!(
+            plain,
+            Err(SettingsError::Invalid {
+                name: "FRAUD_GRPC_URL",
+                ..
+            })
+        ));
+        let no_ca = with(
+            production_vars(),
+            &[("FRAUD_GRPC_URL", Some("https://fraud:50059"))],
+        );
+        assert_eq!(
+            no_ca.expect_err("no CA"),
+            SettingsError::Missing {
+                name: "FRAUD_GRPC_CA_CERT"
+            }
+        );
+        assert!(with(
+            production_vars(),
+            &[
+                ("FRAUD_GRPC_URL", Some("https://fraud:50059")),
+                ("FRAUD_GRPC_CA_CERT", Some("/run/secrets/ca.pem")),
+            ]
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn limits_have_defaults_and_bounded_overrides() {
+        let s = settings(&[
+            ("GUESTGUARD_HEADER_TIMEOUT_SECS", "3"),
+            ("GUESTGUARD_MAX_CONNECTIONS", "10"),
+            ("GUESTGUARD_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
+        ])
+        .expect("overrides");
+        assert_eq!(s.http.header_timeout, Duration::from_secs(3));
+        assert_eq!(s.http.max_connections, 10);
+        assert!(s.trusted_proxies.contains("10.2.3.4".parse().expect("ip")));
+        assert!(settings(&[("GUESTGUARD_HEADER_TIMEOUT_SECS", "0")]).is_err());
+        assert!(settings(&[("GUESTGUARD_TRUSTED_PROXIES", "proxy")]).is_err());
+        assert_eq!(settings(&[]).expect("defaults").http, HttpLimits::default());
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! The one application state, built once at startup and shared by the router, REST
 //! handlers and server functions (read there with `expect_context::<AppState>()`).
 
+use crate::fraud::client::EngineChannel;
 use crate::settings::Settings;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use proto::fraud::v1::fraud_service_client::FraudServiceClient;
 use sqlx::PgPool;
 use std::sync::Arc;
-use tonic::transport::Channel;
 
 /// Connections and configuration every request may need.
 #[derive(Clone, FromRef)]
@@ -21,15 +21,17 @@ pub struct AppState {
     /// JetStream on top of `nats`.
     pub jetstream: async_nats::jetstream::Context,
     /// gRPC client of the fraud engine (lazily connected, reconnects on its own).
-    pub fraud: FraudServiceClient<Channel>,
+    pub fraud: FraudServiceClient<EngineChannel>,
     /// Standard gRPC health client on the same channel as `fraud`.
-    pub fraud_health: tonic_health::pb::health_client::HealthClient<Channel>,
+    pub fraud_health: tonic_health::pb::health_client::HealthClient<EngineChannel>,
     /// Typed settings.
     pub settings: Arc<Settings>,
     /// Keys that sign and verify invitation tokens.
     pub keyring: crate::invitations::token::Keyring,
-    /// Per-client attempt counters of sensitive routes.
-    pub rate_limiter: crate::rate_limit::RateLimiter,
+    /// Attempt counters of sensitive routes, shared by every replica (PostgreSQL).
+    pub rate_limiter: crate::edge::rate_limit::RateLimiter,
+    /// Password hashing, a bounded number at a time.
+    pub password_hashing: crate::hosts::credentials::PasswordHashing,
     /// Rung after a commit that queued due events, so the outbox relay publishes them
     /// at once instead of at its next poll.
     pub outbox_wake: Arc<tokio::sync::Notify>,

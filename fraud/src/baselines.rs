@@ -80,13 +80,8 @@ impl FingerprintHasher {
     }
 }
 
-/// Opens a key-value bucket of the engine, creating it when missing (`max_age` zero:
-/// values never expire).
-///
-/// The bucket's stream is created directly with the key-value conventions (one value
-/// per key, rollups, direct gets) instead of through `create_key_value`, which first
-/// queries account details that NATS servers before 2.10 answer in a shape async-nats
-/// 0.42 cannot read.
+/// Opens a key-value bucket of the engine, creating it when missing and updating its
+/// limits when they changed (`max_age` zero: values never expire).
 pub(crate) async fn open_bucket(
     jetstream: &jetstream::Context,
     bucket: &str,
@@ -94,23 +89,15 @@ pub(crate) async fn open_bucket(
     max_age: Duration,
 ) -> Result<kv::Store, String> {
     jetstream
-        .get_or_create_stream(jetstream::stream::Config {
-            name: format!("KV_{bucket}"),
-            description: Some(description.to_owned()),
-            subjects: vec![format!("$KV.{bucket}.>")],
-            max_messages_per_subject: 1,
+        .create_or_update_key_value(kv::Config {
+            bucket: bucket.to_owned(),
+            description: description.to_owned(),
+            history: 1,
             max_age,
-            allow_rollup: true,
-            deny_delete: true,
-            allow_direct: true,
-            discard: jetstream::stream::DiscardPolicy::New,
+            storage: jetstream::stream::StorageType::File,
             num_replicas: 1,
             ..Default::default()
         })
-        .await
-        .map_err(|e| e.to_string())?;
-    jetstream
-        .get_key_value(bucket)
         .await
         .map_err(|e| e.to_string())
 }

@@ -8,8 +8,9 @@
 //! `FRAUD_CONSUMER_*`).
 
 use crate::{consumer::ConsumerSettings, heuristics::ScoringSettings};
+use proto::{grpc_auth, nats::Credentials};
 use secrecy::SecretString;
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 /// Key of the fingerprint hashes used only in development; production refuses it.
 pub const DEVELOPMENT_FINGERPRINT_KEY: &str =
@@ -26,6 +27,13 @@ pub enum SettingsError {
     Invalid { name: &'static str, reason: String },
 }
 
+/// A certificate chain and its private key, as PEM files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 /// Everything the fraud engine needs to know about its surroundings.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -34,6 +42,15 @@ pub struct Settings {
     pub grpc_addr: SocketAddr,
     /// NATS server holding the baselines (`NATS_URL`, default `nats://127.0.0.1:42229`).
     pub nats_url: String,
+    /// Who the engine is on NATS (`NATS_USER` + `NATS_PASSWORD`, or `NATS_CREDS_FILE`;
+    /// development: the `guestguard-fraud` user of the local stack).
+    pub nats_credentials: Credentials,
+    /// The shared secret the web server must present on every gRPC call
+    /// (`FRAUD_GRPC_TOKEN`; required in production).
+    pub grpc_token: SecretString,
+    /// TLS of the gRPC port (`FRAUD_GRPC_TLS_CERT` + `FRAUD_GRPC_TLS_KEY`, PEM files);
+    /// required in production unless the engine listens on loopback only.
+    pub grpc_tls: Option<TlsFiles>,
     /// HMAC key of the stored fingerprint hashes (`FRAUD_FINGERPRINT_KEY`).
     pub fingerprint_key: SecretString,
     /// Weights, thresholds and band edges of the heuristics.
@@ -60,7 +77,7 @@ impl Settings {
                 })
             }
         };
-        let grpc_addr = lookup("FRAUD_GRPC_ADDR")
+        let grpc_addr: SocketAddr = lookup("FRAUD_GRPC_ADDR")
             .unwrap_or_else(|| "127.0.0.1:50059".to_owned())
             .parse()
             .map_err(|e: std::net::AddrParseError| SettingsError::Invalid {
@@ -95,9 +112,59 @@ impl Settings {
                 });
             }
         }
+        let nats_credentials = Credentials::from_lookup(&lookup, proto::nats::ENGINE, production)
+            .map_err(|proto::nats::CredentialsError::Missing(name)| {
+            SettingsError::Missing { name }
+        })?;
+        let grpc_token = match lookup("FRAUD_GRPC_TOKEN") {
+            Some(token) => token,
+            None if production => {
+                return Err(SettingsError::Missing {
+                    name: "FRAUD_GRPC_TOKEN",
+                })
+            }
+            None => grpc_auth::DEVELOPMENT_TOKEN.to_owned(),
+        };
+        if production
+            && (grpc_token == grpc_auth::DEVELOPMENT_TOKEN
+                || grpc_token.len() < grpc_auth::MIN_TOKEN_BYTES)
+        {
+            return Err(SettingsError::Invalid {
+                name: "FRAUD_GRPC_TOKEN",
+                reason: format!(
+                    "must be at least {} bytes and not the development token",
+                    grpc_auth::MIN_TOKEN_BYTES
+                ),
+            });
+        }
+        let grpc_tls = match (lookup("FRAUD_GRPC_TLS_CERT"), lookup("FRAUD_GRPC_TLS_KEY")) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.into(),
+                key: key.into(),
+            }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(SettingsError::Missing {
+                    name: "FRAUD_GRPC_TLS_KEY",
+                })
+            }
+            (None, Some(_)) => {
+                return Err(SettingsError::Missing {
+                    name: "FRAUD_GRPC_TLS_CERT",
+                })
+            }
+        };
+        if production && grpc_tls.is_none() && !grpc_addr.ip().is_loopback() {
+            return Err(SettingsError::Missing {
+                name: "FRAUD_GRPC_TLS_CERT",
+            });
+        }
         Ok(Self {
             grpc_addr,
             nats_url,
+            nats_credentials,
+            grpc_token: grpc_token.into(),
+            grpc_tls,
             fingerprint_key: SecretString::from(fingerprint_key),
             scoring: scoring_from_lookup(&lookup)?,
             consumer: consumer_from_lookup(&lookup)?,
@@ -109,6 +176,9 @@ impl Settings {
         Self {
             grpc_addr,
             nats_url: nats_url.to_owned(),
+            nats_credentials: Credentials::development(proto::nats::ENGINE),
+            grpc_token: grpc_auth::DEVELOPMENT_TOKEN.into(),
+            grpc_tls: None,
             fingerprint_key: SecretString::from(DEVELOPMENT_FINGERPRINT_KEY),
             scoring: ScoringSettings::default(),
             consumer: ConsumerSettings::default(),
@@ -298,6 +368,62 @@ mod tests {
         ));
     }
 
+    const SERVICE_CREDENTIALS: [(&str, &str); 3] = [
+        ("NATS_USER", "guestguard-fraud"),
+        ("NATS_PASSWORD", "a-real-nats-password"),
+        ("FRAUD_GRPC_TOKEN", "a-real-grpc-token-of-at-least-32-bytes"),
+    ];
+
+    fn production(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut vars = vec![
+            ("GUESTGUARD_ENV", "production"),
+            ("NATS_URL", "nats://n:4"),
+            (
+                "FRAUD_FINGERPRINT_KEY",
+                "a-real-production-key-of-enough-bytes!!",
+            ),
+        ];
+        vars.extend(SERVICE_CREDENTIALS);
+        for (name, value) in extra {
+            vars.retain(|(key, _)| key != name);
+            vars.push((name, value));
+        }
+        vars
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_service_credentials() {
+        assert!(from(&production(&[])).is_ok());
+        for missing in ["NATS_USER", "NATS_PASSWORD", "FRAUD_GRPC_TOKEN"] {
+            let mut vars = production(&[]);
+            vars.retain(|(name, _)| *name != missing);
+            assert_eq!(
+                from(&vars).expect_err(missing),
+                SettingsError::Missing { name: missing }
+            );
+        }
+        let weak = production(&[("FRAUD_GRPC_TOKEN", grpc_auth::DEVELOPMENT_TOKEN)]);
+        assert!(from(&weak).is_err());
+    }
+
+    #[test]
+    fn production_needs_tls_unless_the_engine_listens_on_loopback() {
+        let exposed = production(&[("FRAUD_GRPC_ADDR", "0.0.0.0:50059")]);
+        assert_eq!(
+            from(&exposed).expect_err("no TLS"),
+            SettingsError::Missing {
+                name: "FRAUD_GRPC_TLS_CERT"
+            }
+        );
+        let with_tls = production(&[
+            ("FRAUD_GRPC_ADDR", "0.0.0.0:50059"),
+            ("FRAUD_GRPC_TLS_CERT", "/run/secrets/fraud.crt"),
+            ("FRAUD_GRPC_TLS_KEY", "/run/secrets/fraud.key"),
+        ]);
+        assert!(from(&with_tls).expect("TLS").grpc_tls.is_some());
+        assert!(from(&production(&[])).expect("loopback").grpc_tls.is_none());
+    }
+
     #[test]
     fn production_requires_a_real_fingerprint_key() {
         let base = [("GUESTGUARD_ENV", "production"), ("NATS_URL", "nats://n:4")];
@@ -307,23 +433,11 @@ mod tests {
                 name: "FRAUD_FINGERPRINT_KEY"
             }
         );
-        let dev_key = [
-            base[0],
-            base[1],
-            ("FRAUD_FINGERPRINT_KEY", DEVELOPMENT_FINGERPRINT_KEY),
-        ];
+        let dev_key = production(&[("FRAUD_FINGERPRINT_KEY", DEVELOPMENT_FINGERPRINT_KEY)]);
         assert!(from(&dev_key).is_err());
-        let short = [base[0], base[1], ("FRAUD_FINGERPRINT_KEY", "short")];
+        let short = production(&[("FRAUD_FINGERPRINT_KEY", "short")]);
         assert!(from(&short).is_err());
-        let real = [
-            base[0],
-            base[1],
-            (
-                "FRAUD_FINGERPRINT_KEY",
-                "a-real-production-key-of-enough-bytes!!",
-            ),
-        ];
-        assert!(from(&real).is_ok());
+        assert!(from(&production(&[])).is_ok());
     }
 
     #[test]

@@ -1,20 +1,25 @@
-//! Building and running the fraud engine: NATS connection, baselines and results
-//! buckets, the events stream and the engine's consumer, then the gRPC server (scoring +
-//! standard health) running beside the consumer until the stop token.
+//! Building and running the fraud engine: NATS connection (as the `guestguard-fraud`
+//! user), baselines and results buckets, the events stream and the engine's consumer,
+//! then the gRPC server (scoring + standard health, both requiring the service token,
+//! over TLS when configured) running beside the consumer until the stop token.
 
 use crate::{
     baselines::{BaselineStore, FingerprintHasher},
     consumer::AccessConsumer,
     scoring::FraudEngine,
-    settings::Settings,
+    settings::{Settings, TlsFiles},
 };
 use anyhow::Context as _;
 use async_nats::connection::State;
-use proto::fraud::v1::fraud_service_server::FraudServiceServer;
+use proto::{fraud::v1::fraud_service_server::FraudServiceServer, grpc_auth::RequireToken};
 use std::{net::SocketAddr, time::Duration};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
+use tonic::{
+    service::interceptor::InterceptedService,
+    transport::{Identity, ServerTlsConfig},
+};
 use tonic_health::server::HealthReporter;
 
 /// How long connecting to NATS at startup may take.
@@ -31,6 +36,8 @@ pub struct FraudServer {
     engine: FraudEngine,
     consumer: AccessConsumer,
     client: async_nats::Client,
+    auth: RequireToken,
+    tls: Option<ServerTlsConfig>,
     stop: CancellationToken,
 }
 
@@ -39,12 +46,19 @@ impl FraudServer {
     /// events stream and the engine's consumer, and binds the gRPC address (port 0
     /// picks a free port).
     pub async fn build(settings: Settings, stop: CancellationToken) -> anyhow::Result<Self> {
-        let client = async_nats::ConnectOptions::new()
+        // The URL may carry credentials: logs and errors name only its host part.
+        let nats_host = proto::nats::redact(&settings.nats_url);
+        let client = settings
+            .nats_credentials
+            .connect_options(proto::nats::ENGINE)
+            .await
+            .context("reading the NATS credentials file")?
+            .name("guestguard-fraud")
             .connection_timeout(NATS_CONNECT_TIMEOUT)
             .request_timeout(Some(NATS_REQUEST_TIMEOUT))
-            .connect(&settings.nats_url)
+            .connect(settings.nats_url.as_str())
             .await
-            .with_context(|| format!("connecting to NATS at {}", settings.nats_url))?;
+            .with_context(|| format!("connecting to NATS at {nats_host}"))?;
         let mut jetstream = async_nats::jetstream::new(client.clone());
         jetstream.set_timeout(NATS_REQUEST_TIMEOUT);
         let store = BaselineStore::open(&jetstream)
@@ -59,6 +73,10 @@ impl FraudServer {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))
             .context("opening the events stream and the access.attempted consumer")?;
+        let tls = match &settings.grpc_tls {
+            Some(files) => Some(server_tls(files)?),
+            None => None,
+        };
         let listener = TcpListener::bind(settings.grpc_addr)
             .await
             .with_context(|| format!("binding {}", settings.grpc_addr))?;
@@ -67,6 +85,8 @@ impl FraudServer {
             engine,
             consumer,
             client,
+            auth: RequireToken::new(settings.grpc_token.clone()),
+            tls,
             stop,
         })
     }
@@ -92,9 +112,14 @@ impl FraudServer {
         let health = tokio::spawn(follow_nats_health(self.client, reporter, stop.clone()));
         let consumer = tokio::spawn(self.consumer.run(stop.clone()));
 
-        let served = tonic::transport::Server::builder()
-            .add_service(health_service)
-            .add_service(FraudServiceServer::new(self.engine))
+        let mut server = tonic::transport::Server::builder();
+        if let Some(tls) = self.tls {
+            server = server.tls_config(tls).context("configuring gRPC TLS")?;
+        }
+        // Every call, health checks included, must carry the service token.
+        let served = server
+            .add_service(InterceptedService::new(health_service, self.auth.clone()))
+            .add_service(FraudServiceServer::with_interceptor(self.engine, self.auth))
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), {
                 let stop = stop.clone();
                 async move { stop.cancelled().await }
@@ -105,6 +130,15 @@ impl FraudServer {
         let _ = tokio::join!(health, consumer);
         served
     }
+}
+
+/// The gRPC server's TLS identity, from PEM files.
+fn server_tls(files: &TlsFiles) -> anyhow::Result<ServerTlsConfig> {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+    };
+    let identity = Identity::from_pem(read(&files.cert)?, read(&files.key)?);
+    Ok(ServerTlsConfig::new().identity(identity))
 }
 
 /// Keeps the health status of the scoring service in step with the NATS connection

@@ -103,20 +103,13 @@ async fn check_database(state: &AppState) -> Result<(), String> {
 }
 
 async fn check_nats(state: &AppState) -> Result<(), String> {
-    // A JetStream API round trip proves both the connection and JetStream itself. The raw
-    // request (instead of `query_account`) keeps this working on every server version
-    // that ships JetStream, including Debian's 2.9.
-    let reply = state
-        .nats
-        .request("$JS.API.INFO", Default::default())
+    // A JetStream API round trip proves both the connection and JetStream itself.
+    state
+        .jetstream
+        .query_account()
         .await
-        .map_err(|e| e.to_string())?;
-    let info: serde_json::Value =
-        serde_json::from_slice(&reply.payload).map_err(|e| format!("not JSON: {e}"))?;
-    match info.get("error") {
-        None => Ok(()),
-        Some(error) => Err(format!("JetStream answered with an error: {error}")),
-    }
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 async fn check_fraud(state: &AppState) -> Result<(), String> {

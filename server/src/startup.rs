@@ -1,22 +1,42 @@
 //! Building and running the web server: state first (connections are lazy and reconnect
 //! on their own, so a dependency that is down at startup or later only shows in
 //! `/healthz`), then the router (no I/O, so tests can drive it with `oneshot`), then the
-//! listener.
+//! listener, served by `serve.rs` with its timeouts and connection cap.
+//!
+//! Every request passes, outermost first: request id → trace span → client address
+//! (trusted proxies) → deadline → compression → security and cache headers → the route.
 
-use crate::{api, health, telemetry::RequestSpan};
+use crate::{api, health, serve, telemetry::RequestSpan};
 use anyhow::Context as _;
 use app::invitations::token::{KeyId, Keyring};
-use app::{outbox::Relay, settings::Settings, shell, state::AppState, App};
-use axum::{routing::any, routing::get, Router};
+use app::{
+    edge::{self, headers::HeaderPolicy},
+    error::AppError,
+    fraud::client::EngineChannel,
+    hosts::credentials::PasswordHashing,
+    outbox::Relay,
+    settings::{Environment, Settings},
+    shell,
+    state::AppState,
+    App,
+};
+use axum::{
+    extract::{Request, State},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{any, get},
+    Router,
+};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use proto::fraud::v1::fraud_service_client::FraudServiceClient;
+use proto::{fraud::v1::fraud_service_client::FraudServiceClient, grpc_auth::AttachToken};
 use sqlx::postgres::PgPoolOptions;
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Endpoint;
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 use tower_http::{
+    compression::CompressionLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
@@ -65,10 +85,12 @@ impl Application {
         self.address().port()
     }
 
-    /// Serves, relays the outbox and consumes fraud scores until the stop token is
-    /// cancelled; then drains in-flight requests and stops the background tasks.
+    /// Serves, relays the outbox, consumes fraud scores and purges expired rate-limit
+    /// counters until the stop token is cancelled; then drains in-flight requests and
+    /// stops the background tasks.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let state = self.state;
+        let purge = edge::rate_limit::purge_expired(state.pool.clone(), self.stop.clone());
         let relay = Relay::new(
             state.pool.clone(),
             state.nats.clone(),
@@ -81,14 +103,13 @@ impl Application {
             state.jetstream.clone(),
             self.stop.clone(),
         );
-        let stop = self.stop.clone();
-        let serve = axum::serve(
+        let serve = serve::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { stop.cancelled().await });
-        let (served, (), ()) = tokio::join!(async move { serve.await }, relay, scores);
+            self.router,
+            state.settings.http,
+            self.stop.clone(),
+        );
+        let (served, (), (), ()) = tokio::join!(serve, relay, scores, purge);
         served
     }
 }
@@ -103,7 +124,11 @@ pub async fn connect(
         .acquire_timeout(Duration::from_secs(3))
         .connect_lazy(settings.database_url())
         .context("parsing DATABASE_URL")?;
-    let nats = async_nats::ConnectOptions::new()
+    let nats = settings
+        .nats_credentials
+        .connect_options(proto::nats::SERVER)
+        .await
+        .context("reading the NATS credentials file")?
         .name("guestguard-server")
         .retry_on_initial_connect()
         .connection_timeout(Duration::from_secs(2))
@@ -111,23 +136,41 @@ pub async fn connect(
         .await
         .context("connecting to NATS")?;
     let jetstream = async_nats::jetstream::new(nats.clone());
-    let channel = Endpoint::from_shared(settings.fraud_grpc_url.clone())
-        .context("parsing FRAUD_GRPC_URL")?
-        .connect_timeout(Duration::from_millis(250))
-        .connect_lazy();
+    let channel = fraud_channel(&settings)?;
     let keyring = signing_keyring(&settings)?;
     Ok(AppState {
         leptos_options,
         keyring,
+        rate_limiter: edge::rate_limit::RateLimiter::new(pool.clone()),
+        password_hashing: PasswordHashing::new(settings.password_hashing),
         pool,
         nats,
         jetstream,
         fraud: FraudServiceClient::new(channel.clone()),
         fraud_health: tonic_health::pb::health_client::HealthClient::new(channel),
         settings: Arc::new(settings),
-        rate_limiter: Default::default(),
         outbox_wake: Default::default(),
     })
+}
+
+/// The channel to the fraud engine: lazily connected, TLS with the configured CA for an
+/// `https://` address, and the service token on every call.
+fn fraud_channel(settings: &Settings) -> anyhow::Result<EngineChannel> {
+    let mut endpoint = Endpoint::from_shared(settings.fraud_grpc_url.clone())
+        .context("parsing FRAUD_GRPC_URL")?
+        .connect_timeout(Duration::from_millis(250));
+    if let Some(ca) = &settings.fraud_grpc_ca_cert {
+        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+        endpoint = endpoint
+            .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))
+            .context("configuring TLS to the fraud engine")?;
+    }
+    let token = AttachToken::new(&settings.fraud_grpc_token)
+        .context("FRAUD_GRPC_TOKEN cannot be sent as a header")?;
+    Ok(tonic::service::interceptor::InterceptedService::new(
+        endpoint.connect_lazy(),
+        token,
+    ))
 }
 
 /// The keys that sign and verify invitation tokens: the current one, plus the retired
@@ -157,6 +200,12 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 pub fn router(state: AppState) -> Router {
     let routes = route_list();
     let leptos_options = state.leptos_options.clone();
+    let header_policy = HeaderPolicy {
+        production: state.settings.environment == Environment::Production,
+        hashed_assets: leptos_options.hash_files,
+    };
+    let proxies = state.settings.trusted_proxies.clone();
+    let deadline = state.settings.http.request_timeout;
     Router::new()
         .route("/healthz", get(health::healthz))
         .nest("/api/v1", api::v1())
@@ -167,8 +216,35 @@ pub fn router(state: AppState) -> Router {
             move || shell(leptos_options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            header_policy,
+            edge::headers::secure,
+        ))
+        .layer(CompressionLayer::new())
+        .layer(middleware::from_fn_with_state(deadline, request_deadline))
+        .layer(middleware::from_fn_with_state(
+            proxies,
+            edge::client::resolve,
+        ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(RequestSpan))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// Middleware: a request not answered within the deadline is answered 503 with
+/// `Retry-After` (code `timed_out`) and its work is dropped.
+async fn request_deadline(
+    State(deadline): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    match tokio::time::timeout(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(%path, deadline_ms = deadline.as_millis() as u64, "request timed out");
+            AppError::TimedOut.into_response()
+        }
+    }
 }

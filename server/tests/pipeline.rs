@@ -66,9 +66,7 @@ async fn scored_attempt(app: &TestApi, id: Uuid) -> LoggedAttempt {
 
 /// Every message of the GUESTGUARD stream on `subject`: `(Nats-Msg-Id, body)`.
 async fn published(app: &TestApi, subject: &str) -> Vec<(String, Value)> {
-    let client = async_nats::connect(app.nats_url())
-        .await
-        .expect("NATS reachable");
+    let client = app.nats_ops().await.expect("NATS reachable");
     let stream = jetstream::new(client)
         .get_stream(proto::events::STREAM)
         .await
@@ -408,7 +406,7 @@ async fn events_written_while_nats_is_down_are_all_delivered_once_when_it_return
     let (_, tokens) = invited(&app, ANSWERS).await;
     // The stream exists before the outage (the relay creates it at startup).
     eventually("the stream", || async {
-        let client = async_nats::connect(app.nats_url()).await.ok()?;
+        let client = app.nats_ops().await?;
         jetstream::new(client)
             .get_stream(proto::events::STREAM)
             .await
@@ -494,7 +492,7 @@ async fn publishing_an_event_again_or_redelivering_a_score_has_one_effect() {
     // The same score delivered twice more (a redelivery after a lost ack).
     let scored = published(&app, proto::events::FRAUD_SCORED).await;
     assert_eq!(scored.len(), 1);
-    let client = async_nats::connect(app.nats_url()).await.expect("NATS");
+    let client = app.nats_ops().await.expect("NATS");
     let js = jetstream::new(client);
     for copy in 0..2 {
         let mut headers = async_nats::HeaderMap::new();
@@ -513,7 +511,7 @@ async fn publishing_an_event_again_or_redelivering_a_score_has_one_effect() {
         .expect("stored");
     }
     eventually("the copies consumed", || async {
-        let client = async_nats::connect(app.nats_url()).await.ok()?;
+        let client = app.nats_ops().await?;
         let mut consumer: jetstream::consumer::PullConsumer = jetstream::new(client)
             .get_stream(proto::events::STREAM)
             .await

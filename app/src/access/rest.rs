@@ -5,11 +5,11 @@
 
 use super::{store, AccessView, BrowserSignals, TokenView};
 use crate::{
+    edge::{client::ClientIp, rate_limit::Quota},
     error::AppError,
     hosts::auth::CurrentHost,
     invitations::resolve,
-    rate_limit::Quota,
-    rest::{ApiPath, ApiQuery, ClientIp, JsonBody},
+    rest::{ApiPath, ApiQuery, JsonBody},
     rsvps,
     state::AppState,
 };
@@ -20,9 +20,9 @@ use axum::{
     Json, Router,
 };
 use chrono::Utc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Requests on guest links per client per minute.
+/// Requests on guest links per client (IPv4 address or IPv6 /64) per minute.
 pub const TOKEN_QUOTA: Quota = Quota {
     attempts: 120,
     window: Duration::from_secs(60),
@@ -71,12 +71,12 @@ pub(crate) async fn access_log(
     Ok(Json(store::log(&state.pool, &event, filter).await?))
 }
 
-/// Counts one request on a guest link for this client.
-pub fn limit(state: &AppState, client: ClientIp) -> Result<(), AppError> {
+/// Counts one request on a guest link for this client (shared by every replica).
+pub async fn limit(state: &AppState, client: ClientIp) -> Result<(), AppError> {
     state
         .rate_limiter
-        .check(&client.key("token"), TOKEN_QUOTA, Instant::now())
-        .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })
+        .check(&client.key("token"), TOKEN_QUOTA)
+        .await
 }
 
 /// The request facts of an opening.
@@ -133,7 +133,7 @@ pub(crate) async fn open(
     headers: HeaderMap,
     ApiPath(token): ApiPath<String>,
 ) -> Result<Json<AccessView>, AppError> {
-    limit(&state, client)?;
+    limit(&state, client).await?;
     Ok(Json(
         open_link(&state, &token, &facts(client, &headers)).await?,
     ))
@@ -147,7 +147,7 @@ pub(crate) async fn signals(
     ApiPath(token): ApiPath<String>,
     JsonBody(signals): JsonBody<BrowserSignals>,
 ) -> Result<StatusCode, AppError> {
-    limit(&state, client)?;
+    limit(&state, client).await?;
     let invitation = resolve::live_invitation(&state, &token).await?;
     if store::attach_signals(&state.pool, &invitation, &signals).await? {
         state.outbox_wake.notify_one();

@@ -65,8 +65,8 @@ pub(crate) mod ssr {
     use super::OpenedInvitation;
     use crate::{
         access::rest::{facts, limit, open_link},
+        edge::client::ClientIp,
         error::AppError,
-        rest::ClientIp,
         state::AppState,
     };
     use axum::http::request::Parts;
@@ -83,7 +83,7 @@ pub(crate) mod ssr {
     /// Opens the link for the current request.
     pub(crate) async fn open(token: &str) -> Result<OpenedInvitation, AppError> {
         let (state, parts, client) = request()?;
-        limit(&state, client)?;
+        limit(&state, client).await?;
         let mut access = open_link(&state, token, &facts(client, &parts.headers)).await?;
         if let Some(rsvp) = access.rsvp.as_mut() {
             rsvp.risk_score = None;

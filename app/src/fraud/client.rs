@@ -8,6 +8,13 @@ use crate::state::AppState;
 use proto::fraud::v1::{Risk, ScoreRequest};
 use std::time::Instant;
 
+/// The connection to the engine: a lazily connected channel (TLS when the engine is not
+/// on loopback) whose every call carries the service token.
+pub type EngineChannel = tonic::service::interceptor::InterceptedService<
+    tonic::transport::Channel,
+    proto::grpc_auth::AttachToken,
+>;
+
 /// Asks the engine for a score within the deadline.
 #[tracing::instrument(skip_all, fields(access_log_id = %request.access_log_id))]
 pub async fn score(state: &AppState, request: ScoreRequest) -> FraudVerdict {

@@ -2,8 +2,15 @@
 //! Secure in production) or an API key (`Authorization: Bearer ggk_...`).
 //!
 //! Cookie-authenticated requests that change state must come from our own pages: their
-//! `Origin` (or `Referer`) must name this server. API keys are not sent by browsers on
-//! their own, so they need no such proof.
+//! `Origin` (or `Referer`) must be the origin of `GUESTGUARD_PUBLIC_URL` (what browsers
+//! send behind a reverse proxy, whatever `Host` it passes on) or name the `Host` the
+//! request was sent to. API keys are not sent by browsers on their own, so they need no
+//! such proof — but they cannot manage credentials: creating or revoking API keys,
+//! changing the password and signing out everywhere need a signed-in session, so a
+//! leaked key cannot mint its own successor.
+//!
+//! Sessions end 14 days after sign-in, after `GUESTGUARD_SESSION_IDLE_MINUTES` without
+//! use, at logout, and for every device at "sign out everywhere" or a password change.
 
 use super::{credentials, store};
 use crate::{error::AppError, settings::Environment, state::AppState};
@@ -28,6 +35,16 @@ pub enum AuthMethod {
 pub struct CurrentHost {
     pub id: Uuid,
     pub method: AuthMethod,
+    /// The digest of the session cookie, when the host signed in with one.
+    pub session: Option<[u8; 32]>,
+}
+
+impl CurrentHost {
+    /// Refuses API keys (403 `session_required`): credentials are managed only from a
+    /// signed-in session.
+    pub fn require_session(&self) -> Result<[u8; 32], AppError> {
+        self.session.ok_or(AppError::SessionRequired)
+    }
 }
 
 impl FromRequestParts<AppState> for CurrentHost {
@@ -36,7 +53,11 @@ impl FromRequestParts<AppState> for CurrentHost {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let host = authenticate(&parts.headers, state).await?;
         if host.method == AuthMethod::Session && !parts.method.is_safe() {
-            require_same_origin(&parts.method, &parts.headers)?;
+            require_same_origin(
+                &parts.method,
+                &parts.headers,
+                state.settings.public_origin(),
+            )?;
         }
         Ok(host)
     }
@@ -69,15 +90,18 @@ pub async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Curre
         return Ok(CurrentHost {
             id,
             method: AuthMethod::ApiKey,
+            session: None,
         });
     }
     let token = session_cookie(headers).ok_or(AppError::Unauthenticated)?;
-    let id = store::session_host(&state.pool, &credentials::digest(&token))
+    let digest = credentials::digest(&token);
+    let id = store::session_host(&state.pool, &digest, state.settings.session_idle)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     Ok(CurrentHost {
         id,
         method: AuthMethod::Session,
+        session: Some(digest),
     })
 }
 
@@ -115,8 +139,13 @@ pub fn session_clear_cookie(environment: Environment) -> String {
 }
 
 /// CSRF defence for cookie-authenticated writes: the `Origin` (or, without it, the
-/// `Referer`) must be this server's own address.
-pub fn require_same_origin(method: &Method, headers: &HeaderMap) -> Result<(), AppError> {
+/// `Referer`) must be the public origin (`public_origin`, e.g.
+/// `https://guests.example.org`) or name the `Host` the request was sent to.
+pub fn require_same_origin(
+    method: &Method,
+    headers: &HeaderMap,
+    public_origin: &str,
+) -> Result<(), AppError> {
     let host = headers
         .get(header::HOST)
         .and_then(|value| value.to_str().ok())
@@ -126,11 +155,17 @@ pub fn require_same_origin(method: &Method, headers: &HeaderMap) -> Result<(), A
         .or_else(|| headers.get(header::REFERER))
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
-    let source_host = source
-        .split_once("://")
-        .map(|(_, rest)| rest.split('/').next().unwrap_or_default())
-        .unwrap_or_default();
-    if !host.is_empty() && source_host.eq_ignore_ascii_case(host) {
+    let (source_origin, source_host) = match source.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority = rest.split('/').next().unwrap_or_default();
+            (format!("{scheme}://{authority}"), authority)
+        }
+        None => (String::new(), ""),
+    };
+    let from_public_origin =
+        !source_origin.is_empty() && source_origin.eq_ignore_ascii_case(public_origin);
+    let from_this_host = !host.is_empty() && source_host.eq_ignore_ascii_case(host);
+    if from_public_origin || from_this_host {
         Ok(())
     } else {
         tracing::warn!(%method, "cross-site write refused");
@@ -165,29 +200,50 @@ mod tests {
 
     #[test]
     fn writes_from_another_site_are_refused() {
+        const PUBLIC: &str = "https://guests.example.org";
+        let check = |map: &HeaderMap| require_same_origin(&Method::POST, map, PUBLIC);
         let same = headers(&[
             (header::HOST, "gg.test"),
             (header::ORIGIN, "https://gg.test"),
         ]);
-        assert!(require_same_origin(&Method::POST, &same).is_ok());
+        assert!(check(&same).is_ok());
         let referer = headers(&[
             (header::HOST, "gg.test"),
             (header::REFERER, "https://gg.test/x"),
         ]);
-        assert!(require_same_origin(&Method::POST, &referer).is_ok());
+        assert!(check(&referer).is_ok());
         let other = headers(&[
             (header::HOST, "gg.test"),
             (header::ORIGIN, "https://evil.test"),
         ]);
-        assert!(require_same_origin(&Method::POST, &other).is_err());
+        assert!(check(&other).is_err());
         let lookalike = headers(&[
             (header::HOST, "gg.test"),
             (header::ORIGIN, "https://gg.test.evil"),
         ]);
-        assert!(require_same_origin(&Method::POST, &lookalike).is_err());
-        assert!(
-            require_same_origin(&Method::POST, &headers(&[(header::HOST, "gg.test")])).is_err()
-        );
+        assert!(check(&lookalike).is_err());
+        assert!(check(&headers(&[(header::HOST, "gg.test")])).is_err());
+    }
+
+    #[test]
+    fn behind_a_proxy_that_rewrites_host_the_public_origin_is_ours() {
+        let check =
+            |map: &HeaderMap| require_same_origin(&Method::POST, map, "https://guests.example.org");
+        let proxied = headers(&[
+            (header::HOST, "web1:3000"),
+            (header::ORIGIN, "https://guests.example.org"),
+        ]);
+        assert!(check(&proxied).is_ok());
+        let prefix_trick = headers(&[
+            (header::HOST, "web1:3000"),
+            (header::ORIGIN, "https://guests.example.org.evil.test"),
+        ]);
+        assert!(check(&prefix_trick).is_err());
+        let other_scheme = headers(&[
+            (header::HOST, "web1:3000"),
+            (header::ORIGIN, "http://guests.example.org"),
+        ]);
+        assert!(check(&other_scheme).is_err());
     }
 
     #[test]

@@ -46,7 +46,21 @@ pub struct HostProfile {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreateApiKey {
     pub name: String,
+    /// Days until the key stops working (1–3650); absent: it never expires.
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
 }
+
+/// Body of `POST /api/v1/auth/password`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Longest lifetime of an API key, in days.
+pub const API_KEY_MAX_DAYS: u32 = 3650;
 
 /// A freshly created API key: the only time the key itself is shown.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -55,6 +69,9 @@ pub struct NewApiKey {
     pub id: Uuid,
     pub name: String,
     pub key: String,
+    /// When the key stops working; `null`: never.
+    #[serde(default)]
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// An API key in the list (never the key itself).
@@ -68,7 +85,17 @@ pub struct ApiKeySummary {
     pub prefix: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the key stops working; `null`: never.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     pub revoked: bool,
+}
+
+/// Answer of `POST /api/v1/auth/logout-everywhere`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SessionsEnded {
+    /// How many sessions ended (the caller's own included).
+    pub ended: u64,
 }
 
 /// Shortest and longest accepted password, in characters.

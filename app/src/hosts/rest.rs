@@ -2,14 +2,14 @@
 
 use super::{
     auth::{self, CurrentHost},
-    credentials, store, ApiKeySummary, CreateApiKey, HostProfile, LoginRequest, NewApiKey,
-    SignupRequest, PASSWORD_CHARS,
+    credentials, store, ApiKeySummary, ChangePassword, CreateApiKey, HostProfile, LoginRequest,
+    NewApiKey, SessionsEnded, SignupRequest, API_KEY_MAX_DAYS, PASSWORD_CHARS,
 };
 use crate::{
+    edge::{client::ClientIp, rate_limit::Quota},
     error::AppError,
     guests::fields::{EmailAddress, GuestName},
-    rate_limit::Quota,
-    rest::{ApiPath, ClientIp, JsonBody},
+    rest::{ApiPath, JsonBody},
     state::AppState,
 };
 use axum::{
@@ -19,13 +19,20 @@ use axum::{
     routing::{delete, get, post},
     Json, Router,
 };
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use uuid::Uuid;
 
-/// Sign-up and login attempts per client per minute.
+/// Sign-up and login attempts per client (IPv4 address or IPv6 /64) per minute.
 const AUTH_QUOTA: Quota = Quota {
     attempts: 10,
     window: Duration::from_secs(60),
+};
+
+/// Login attempts per account, from anywhere, per ten minutes: guessing one host's
+/// password from many addresses is as slow as from one.
+const ACCOUNT_QUOTA: Quota = Quota {
+    attempts: 10,
+    window: Duration::from_secs(600),
 };
 
 /// Routes of this module, mounted under `/api/v1`.
@@ -34,18 +41,32 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/signup", post(signup))
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
+        .route("/auth/logout-everywhere", post(logout_everywhere))
+        .route("/auth/password", post(change_password))
         .route("/auth/me", get(me))
         .route("/api-keys", post(create_api_key).get(list_api_keys))
         .route("/api-keys/{id}", delete(revoke_api_key))
 }
 
 /// Counts one sign-up or login attempt of `client` (`route` is `"signup"` or
-/// `"login"`); the REST routes and the dashboard's server functions share the counters.
-pub fn limit(state: &AppState, client: ClientIp, route: &str) -> Result<(), AppError> {
+/// `"login"`); the REST routes and the dashboard's server functions share the counters
+/// (and so does every replica).
+pub async fn limit(state: &AppState, client: ClientIp, route: &str) -> Result<(), AppError> {
     state
         .rate_limiter
-        .check(&client.key(route), AUTH_QUOTA, Instant::now())
-        .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })
+        .check(&client.key(route), AUTH_QUOTA)
+        .await
+}
+
+/// Counts one login attempt on the account of `email` (known or not: the answer must
+/// not tell), keyed by a digest so any text makes a short key.
+async fn limit_account(state: &AppState, email: &str) -> Result<(), AppError> {
+    let digest = credentials::digest(&email.trim().to_lowercase());
+    let key: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    state
+        .rate_limiter
+        .check(&format!("login-account:{key}"), ACCOUNT_QUOTA)
+        .await
 }
 
 fn check_password(password: &str) -> Result<(), AppError> {
@@ -70,7 +91,7 @@ pub async fn register(state: &AppState, request: SignupRequest) -> Result<HostPr
     let email = EmailAddress::parse(&request.email)?;
     let name = GuestName::parse(&request.name)?;
     check_password(&request.password)?;
-    let hash = credentials::hash_password(request.password).await?;
+    let hash = state.password_hashing.hash(request.password).await?;
     let host = store::insert_host(&state.pool, email.as_str(), name.as_str(), &hash)
         .await?
         .ok_or_else(|| {
@@ -86,6 +107,7 @@ pub async fn check_credentials(
     state: &AppState,
     request: LoginRequest,
 ) -> Result<HostProfile, AppError> {
+    limit_account(state, &request.email).await?;
     // Every account's email passed this check at sign-up, so anything else (too long,
     // or with characters such as NUL that the database would refuse) has no account.
     let found = match EmailAddress::parse(&request.email) {
@@ -97,7 +119,10 @@ pub async fn check_credentials(
         None => (None, None),
     };
     let password_ok = request.password.len() <= 1024
-        && credentials::verify_password(request.password, hash).await;
+        && state
+            .password_hashing
+            .verify(request.password, hash)
+            .await?;
     match host {
         Some(host) if password_ok => Ok(host),
         _ => Err(AppError::InvalidCredentials),
@@ -115,18 +140,71 @@ pub async fn open_session(state: &AppState, host_id: Uuid) -> Result<String, App
 /// from our own pages); returns the `Set-Cookie` value that clears the cookie.
 pub async fn close_session(state: &AppState, headers: &HeaderMap) -> Result<String, AppError> {
     if let Some(token) = auth::session_cookie(headers) {
-        auth::require_same_origin(&axum::http::Method::POST, headers)?;
+        auth::require_same_origin(
+            &axum::http::Method::POST,
+            headers,
+            state.settings.public_origin(),
+        )?;
         store::revoke_session(&state.pool, &credentials::digest(&token)).await?;
     }
     Ok(auth::session_clear_cookie(state.settings.environment))
 }
 
-/// Creates an API key for the host; the returned key is the only copy there will be.
+/// Ends every session of the host, this one included; returns how many ended.
+pub async fn end_all_sessions(state: &AppState, host: &CurrentHost) -> Result<u64, AppError> {
+    host.require_session()?;
+    let ended = store::revoke_sessions(&state.pool, host.id, None).await?;
+    tracing::info!(host_id = %host.id, ended, "host signed out everywhere");
+    Ok(ended)
+}
+
+/// Changes the host's password after checking the current one, and ends every other
+/// session (the one making the change stays signed in).
+pub async fn update_password(
+    state: &AppState,
+    host: &CurrentHost,
+    request: ChangePassword,
+) -> Result<(), AppError> {
+    let session = host.require_session()?;
+    let stored = store::password_hash(&state.pool, host.id).await?;
+    let current_ok = request.current_password.len() <= 1024
+        && state
+            .password_hashing
+            .verify(request.current_password, stored)
+            .await?;
+    if !current_ok {
+        return Err(AppError::invalid(
+            "current_password",
+            "wrong_password",
+            "the current password is not right",
+        ));
+    }
+    check_password(&request.new_password).map_err(|_| {
+        AppError::invalid(
+            "new_password",
+            "invalid_password",
+            format!(
+                "the new password must have {} to {} characters",
+                PASSWORD_CHARS.start(),
+                PASSWORD_CHARS.end()
+            ),
+        )
+    })?;
+    let hash = state.password_hashing.hash(request.new_password).await?;
+    store::change_password(&state.pool, host.id, &hash, &session).await?;
+    tracing::info!(host_id = %host.id, "password changed; other sessions ended");
+    Ok(())
+}
+
+/// Creates an API key for the host (only from a signed-in session); the returned key
+/// is the only copy there will be.
 pub async fn issue_api_key(
     state: &AppState,
-    host_id: Uuid,
+    host: &CurrentHost,
     name: &str,
+    expires_in_days: Option<u32>,
 ) -> Result<NewApiKey, AppError> {
+    host.require_session()?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(AppError::invalid(
@@ -140,19 +218,34 @@ pub async fn issue_api_key(
         credentials::API_KEY_PREFIX,
         credentials::random_secret()
     );
+    let expires_at = match expires_in_days {
+        None => None,
+        Some(days @ 1..=API_KEY_MAX_DAYS) => {
+            Some(chrono::Utc::now() + chrono::Duration::days(i64::from(days)))
+        }
+        Some(_) => {
+            return Err(AppError::invalid(
+                "expires_in_days",
+                "invalid_expiry",
+                format!("a key can last 1 to {API_KEY_MAX_DAYS} days, or leave it out"),
+            ))
+        }
+    };
     let prefix: String = key.chars().take(12).collect();
     let id = store::insert_api_key(
         &state.pool,
-        host_id,
+        host.id,
         name,
         &prefix,
         &credentials::digest(&key),
+        expires_at,
     )
     .await?;
     Ok(NewApiKey {
         id,
         name: name.to_owned(),
         key,
+        expires_at,
     })
 }
 
@@ -176,7 +269,7 @@ pub(crate) async fn signup(
     client: ClientIp,
     JsonBody(request): JsonBody<SignupRequest>,
 ) -> Result<impl IntoResponse, AppError> {
-    limit(&state, client, "signup")?;
+    limit(&state, client, "signup").await?;
     let host = register(&state, request).await?;
     start_session(&state, host, StatusCode::CREATED).await
 }
@@ -188,7 +281,7 @@ pub(crate) async fn login(
     client: ClientIp,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<impl IntoResponse, AppError> {
-    limit(&state, client, "login")?;
+    limit(&state, client, "login").await?;
     let host = check_credentials(&state, request).await?;
     start_session(&state, host, StatusCode::OK).await
 }
@@ -206,6 +299,63 @@ pub(crate) async fn logout(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout-everywhere",
+    tag = "auth",
+    summary = "Sign out everywhere",
+    description = "Ends every session of the host, on every device, this one included, and \
+                   clears the cookie. Needs a signed-in session (an API key is refused).",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "How many sessions ended", body = super::SessionsEnded),
+        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody),
+        (status = 403, description = "Cross-site request, or an API key (`session_required`)", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
+/// `POST /api/v1/auth/logout-everywhere` → 200 `{ended}`; every session stops working.
+pub(crate) async fn logout_everywhere(
+    State(state): State<AppState>,
+    host: CurrentHost,
+) -> Result<impl IntoResponse, AppError> {
+    let ended = end_all_sessions(&state, &host).await?;
+    Ok((
+        AppendHeaders([(
+            header::SET_COOKIE,
+            auth::session_clear_cookie(state.settings.environment),
+        )]),
+        Json(SessionsEnded { ended }),
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/password",
+    tag = "auth",
+    summary = "Change the password",
+    description = "Checks the current password, stores the new one and ends every other \
+                   session (this one stays signed in). Needs a signed-in session.",
+    request_body = super::ChangePassword,
+    security(("session" = [])),
+    responses(
+        (status = 204, description = "Changed; other sessions ended"),
+        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
+        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody),
+        (status = 403, description = "Cross-site request, or an API key (`session_required`)", body = crate::api_docs::openapi::ErrorBody),
+        (status = 422, description = "Wrong current password (`wrong_password`) or invalid new one; `field` names it", body = crate::api_docs::openapi::ErrorBody),
+        (status = 503, description = "Too many password checks at once; see `Retry-After`", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
+/// `POST /api/v1/auth/password {current_password, new_password}` → 204.
+pub(crate) async fn change_password(
+    State(state): State<AppState>,
+    host: CurrentHost,
+    JsonBody(request): JsonBody<ChangePassword>,
+) -> Result<StatusCode, AppError> {
+    update_password(&state, &host, request).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", summary = "The signed-in host", security(("api_key" = []), ("session" = [])), responses((status = 200, description = "The host", body = super::HostProfile), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody)))]
 /// `GET /api/v1/auth/me` → the signed-in host.
 pub(crate) async fn me(
@@ -218,40 +368,87 @@ pub(crate) async fn me(
         .ok_or(AppError::Unauthenticated)
 }
 
-#[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", summary = "Create an API key", description = "The key is in this answer only; it is stored as a hash.", request_body = super::CreateApiKey, security(("api_key" = []), ("session" = [])), responses((status = 201, description = "The new key (shown once)", body = super::NewApiKey), (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/api-keys",
+    tag = "api-keys",
+    summary = "Create an API key",
+    description = "The key is in this answer only; it is stored as a hash. Needs a signed-in \
+                   session: an API key cannot create keys. `expires_in_days` (1–3650) makes \
+                   the key stop working after that many days.",
+    request_body = super::CreateApiKey,
+    security(("session" = [])),
+    responses(
+        (status = 201, description = "The new key (shown once)", body = super::NewApiKey),
+        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
+        (status = 401, description = "Not signed in, or the session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        (status = 403, description = "Cross-site request, or an API key (`session_required`)", body = crate::api_docs::openapi::ErrorBody),
+        (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `POST /api/v1/api-keys {name}` → 201 `{id, name, key}`; the key is shown only here.
 pub(crate) async fn create_api_key(
     State(state): State<AppState>,
     host: CurrentHost,
     JsonBody(request): JsonBody<CreateApiKey>,
 ) -> Result<impl IntoResponse, AppError> {
-    let key = issue_api_key(&state, host.id, &request.name).await?;
+    let key = issue_api_key(&state, &host, &request.name, request.expires_in_days).await?;
     Ok((StatusCode::CREATED, Json(key)))
 }
 
-#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys", summary = "List API keys", description = "Names, prefixes and use; never the keys.", security(("api_key" = []), ("session" = [])), responses((status = 200, description = "The host's keys, newest first", body = Vec<super::ApiKeySummary>), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/api-keys",
+    tag = "api-keys",
+    summary = "List API keys",
+    description = "Names, prefixes, expiry and use; never the keys. Needs a signed-in session.",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The host's keys, newest first", body = Vec<super::ApiKeySummary>),
+        (status = 401, description = "Not signed in, or the session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        (status = 403, description = "An API key (`session_required`)", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `GET /api/v1/api-keys` → the host's keys (never the keys themselves).
 pub(crate) async fn list_api_keys(
     State(state): State<AppState>,
     host: CurrentHost,
 ) -> Result<Json<Vec<ApiKeySummary>>, AppError> {
+    host.require_session()?;
     Ok(Json(store::list_api_keys(&state.pool, host.id).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", summary = "Revoke an API key", params(("id" = uuid::Uuid, Path, description = "Key id")), security(("api_key" = []), ("session" = [])), responses((status = 204, description = "Revoked; the key stops working at once"), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    delete,
+    path = "/api/v1/api-keys/{id}",
+    tag = "api-keys",
+    summary = "Revoke an API key",
+    description = "The key stops working at once. Needs a signed-in session: an API key cannot \
+                   revoke keys.",
+    params(("id" = uuid::Uuid, Path, description = "Key id")),
+    security(("session" = [])),
+    responses(
+        (status = 204, description = "Revoked; the key stops working at once"),
+        (status = 401, description = "Not signed in, or the session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        (status = 403, description = "Cross-site request, or an API key (`session_required`)", body = crate::api_docs::openapi::ErrorBody),
+        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `DELETE /api/v1/api-keys/{id}` → 204; the key stops working at once.
 pub(crate) async fn revoke_api_key(
     State(state): State<AppState>,
     host: CurrentHost,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    revoke_key(&state, host.id, id).await?;
+    revoke_key(&state, &host, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Revokes one of the host's API keys; another host's key is not found.
-pub async fn revoke_key(state: &AppState, host_id: Uuid, id: Uuid) -> Result<(), AppError> {
-    if store::revoke_api_key(&state.pool, host_id, id).await? {
+/// Revokes one of the host's API keys (only from a signed-in session); another host's
+/// key is not found.
+pub async fn revoke_key(state: &AppState, host: &CurrentHost, id: Uuid) -> Result<(), AppError> {
+    host.require_session()?;
+    if store::revoke_api_key(&state.pool, host.id, id).await? {
         Ok(())
     } else {
         Err(AppError::NotFound("there is no such API key".into()))

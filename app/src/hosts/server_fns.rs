@@ -38,8 +38,13 @@ pub async fn sign_up(
 ) -> Result<HostProfile, AppError> {
     crate::server_fns::answer(async {
         let (state, parts) = crate::server_fns::request()?;
-        super::auth::require_same_origin(&parts.method, &parts.headers)?;
-        super::rest::limit(&state, crate::rest::ClientIp::of(&parts), "signup")?;
+        super::auth::require_same_origin(
+            &parts.method,
+            &parts.headers,
+            state.settings.public_origin(),
+        )?;
+        let client = crate::edge::client::ClientIp::of(&parts);
+        super::rest::limit(&state, client, "signup").await?;
         let request = super::SignupRequest {
             email,
             name,
@@ -57,8 +62,13 @@ pub async fn sign_up(
 pub async fn log_in(email: String, password: String) -> Result<HostProfile, AppError> {
     crate::server_fns::answer(async {
         let (state, parts) = crate::server_fns::request()?;
-        super::auth::require_same_origin(&parts.method, &parts.headers)?;
-        super::rest::limit(&state, crate::rest::ClientIp::of(&parts), "login")?;
+        super::auth::require_same_origin(
+            &parts.method,
+            &parts.headers,
+            state.settings.public_origin(),
+        )?;
+        let client = crate::edge::client::ClientIp::of(&parts);
+        super::rest::limit(&state, client, "login").await?;
         let request = super::LoginRequest { email, password };
         let host = super::rest::check_credentials(&state, request).await?;
         ssr::start_session(&state, host.id).await?;
@@ -82,11 +92,57 @@ pub async fn log_out() -> Result<(), AppError> {
 }
 
 /// Creates an API key; the answer is the only time the key itself is shown.
+/// `expires_in_days`: the form's choice, empty for a key that never expires.
 #[server(prefix = "/api/fn", endpoint = "hosts/api_keys/create")]
-pub async fn issue_api_key(name: String) -> Result<NewApiKey, AppError> {
+pub async fn issue_api_key(
+    name: String,
+    expires_in_days: Option<String>,
+) -> Result<NewApiKey, AppError> {
     crate::server_fns::answer(async {
         let (host, state) = super::auth::require_host().await?;
-        super::rest::issue_api_key(&state, host.id, &name).await
+        let days = match expires_in_days.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(text.parse().map_err(|_| {
+                AppError::invalid(
+                    "expires_in_days",
+                    "invalid_expiry",
+                    "choose how long the key lasts",
+                )
+            })?),
+        };
+        super::rest::issue_api_key(&state, &host, &name, days).await
+    })
+    .await
+}
+
+/// Changes the password; every other session ends.
+#[server(prefix = "/api/fn", endpoint = "hosts/password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    crate::server_fns::answer(async {
+        let (host, state) = super::auth::require_host().await?;
+        let request = super::ChangePassword {
+            current_password,
+            new_password,
+        };
+        super::rest::update_password(&state, &host, request).await
+    })
+    .await
+}
+
+/// Ends every session of the host, this one included, and goes to the login page.
+#[server(prefix = "/api/fn", endpoint = "hosts/logout_everywhere")]
+pub async fn sign_out_everywhere() -> Result<(), AppError> {
+    crate::server_fns::answer(async {
+        let (host, state) = super::auth::require_host().await?;
+        super::rest::end_all_sessions(&state, &host).await?;
+        ssr::set_cookie(&super::auth::session_clear_cookie(
+            state.settings.environment,
+        ))?;
+        leptos_axum::redirect("/login");
+        Ok(())
     })
     .await
 }
@@ -96,6 +152,7 @@ pub async fn issue_api_key(name: String) -> Result<NewApiKey, AppError> {
 pub async fn api_keys() -> Result<Vec<ApiKeySummary>, AppError> {
     crate::server_fns::answer(async {
         let (host, state) = super::auth::require_host().await?;
+        host.require_session()?;
         Ok(super::store::list_api_keys(&state.pool, host.id).await?)
     })
     .await
@@ -106,7 +163,7 @@ pub async fn api_keys() -> Result<Vec<ApiKeySummary>, AppError> {
 pub async fn revoke_api_key(id: Uuid) -> Result<(), AppError> {
     crate::server_fns::answer(async {
         let (host, state) = super::auth::require_host().await?;
-        super::rest::revoke_key(&state, host.id, id).await
+        super::rest::revoke_key(&state, &host, id).await
     })
     .await
 }

@@ -133,7 +133,7 @@ impl Relay {
         let mut first_error = None;
         for (id, subject, payload) in &rows {
             let body = serde_json::to_vec(&payload.0).unwrap_or_default();
-            let publish = async_nats::jetstream::context::Publish::build()
+            let publish = async_nats::jetstream::message::PublishMessage::build()
                 .payload(body.into())
                 .message_id(id.to_string());
             match self.jetstream.send_publish(subject.clone(), publish).await {

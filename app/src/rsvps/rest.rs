@@ -6,10 +6,11 @@ use crate::{
         self,
         store::{AttemptKind, NewAttempt},
     },
+    edge::client::ClientIp,
     error::AppError,
     fraud,
     invitations::resolve,
-    rest::{ApiPath, ClientIp, JsonBody},
+    rest::{ApiPath, JsonBody},
     state::AppState,
 };
 use axum::{
@@ -130,7 +131,7 @@ pub(crate) async fn submit(
     ApiPath(token): ApiPath<String>,
     JsonBody(request): JsonBody<RsvpRequest>,
 ) -> Result<(StatusCode, Json<RsvpOutcome>), AppError> {
-    access::rest::limit(&state, client)?;
+    access::rest::limit(&state, client).await?;
     let facts = access::rest::facts(client, &headers);
     let (outcome, created) = submit_answer(&state, &token, &request, &facts).await?;
     let status = if created {

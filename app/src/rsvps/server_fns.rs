@@ -29,7 +29,7 @@ pub async fn submit_rsvp(
     let (state, parts, client) = ssr::request()?;
     let plain_form_post = crate::server_fns::wants_html(&parts);
     let saved = async {
-        limit(&state, client)?;
+        limit(&state, client).await?;
         let request = RsvpRequest {
             response: response.unwrap_or_default(),
             plus_ones: form::plus_ones(plus_ones.as_deref())?,

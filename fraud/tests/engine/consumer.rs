@@ -73,7 +73,7 @@ async fn an_access_attempt_on_the_stream_gets_one_score_with_its_ids_band_and_re
 async fn an_access_delivered_twice_is_recorded_once_and_scored_once() {
     let nats = Nats::start().await;
     let _engine = Engine::start(&nats).await;
-    let watcher = async_nats::connect(nats.url()).await.expect("NATS");
+    let watcher = nats.connect_as(proto::nats::OPS).await.expect("NATS");
     let mut published = watcher.subscribe(FRAUD_SCORED).await.expect("subscribe");
     watcher.flush().await.expect("flush");
     let guest = Uuid::from_u128(1);

@@ -1,6 +1,7 @@
-//! A real `nats-server -js` on a free loopback port and fraud engines on `127.0.0.1:0`,
-//! driven through a tonic client or through the JetStream events, with a small builder
-//! for access attempts.
+//! A real `nats-server -js` on a free loopback port (with the project's own
+//! configuration: users, permissions, development passwords) and fraud engines on
+//! `127.0.0.1:0`, driven through a tonic client (with the service token) or through the
+//! JetStream events, with a small builder for access attempts.
 
 use async_nats::jetstream;
 use fraud::{baselines::BUCKET, settings::Settings, startup::FraudServer};
@@ -19,7 +20,7 @@ use std::{
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
+use tonic::{service::interceptor::InterceptedService, transport::Channel};
 use tonic_health::pb::{
     health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
 };
@@ -89,10 +90,9 @@ impl Nats {
     /// Every key and raw value of the baselines bucket.
     pub async fn bucket_contents(&self) -> Vec<(String, String)> {
         use tokio_stream::StreamExt as _;
-        let client = async_nats::connect(self.url())
+        let kv = self
+            .jetstream()
             .await
-            .expect("NATS connects");
-        let kv = async_nats::jetstream::new(client)
             .get_key_value(BUCKET)
             .await
             .expect("bucket exists");
@@ -134,12 +134,27 @@ impl Nats {
         serde_json::from_str(value).expect("JSON value")
     }
 
-    /// A JetStream context on a new connection.
+    /// A JetStream context on a new connection as the operators' user (every
+    /// permission).
     pub async fn jetstream(&self) -> jetstream::Context {
-        let client = async_nats::connect(self.url())
+        jetstream::new(
+            self.connect_as(proto::nats::OPS)
+                .await
+                .expect("NATS connects"),
+        )
+    }
+
+    /// A connection as one of the configuration's users, with its development password.
+    pub async fn connect_as(
+        &self,
+        identity: proto::nats::Identity,
+    ) -> Result<async_nats::Client, async_nats::ConnectError> {
+        proto::nats::Credentials::development(identity)
+            .connect_options(identity)
             .await
-            .expect("NATS connects");
-        jetstream::new(client)
+            .expect("development credentials")
+            .connect(self.url())
+            .await
     }
 
     /// Publishes an access attempt on `access.attempted` with a message id, as the web
@@ -228,19 +243,37 @@ impl Nats {
     }
 }
 
-/// Starts `nats-server -js` on a port with its data in a folder, once it accepts
-/// connections.
+/// Starts `nats-server` with `deploy/nats/nats-server.conf` (JetStream, the services'
+/// users) on a port with its data in a folder, once it accepts connections.
 async fn spawn_nats(port: u16, dir: &TempDir) -> Child {
-    let binary = std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| {
-        if std::path::Path::new("/usr/sbin/nats-server").exists() {
-            "/usr/sbin/nats-server".to_owned()
-        } else {
-            "nats-server".to_owned()
-        }
-    });
+    let binary = std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| "nats-server".to_owned());
+    let config = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/nats/nats-server.conf"
+    );
     let child = Command::new(&binary)
-        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+        .args([
+            "-c",
+            config,
+            "-a",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-sd",
+        ])
         .arg(dir.path())
+        .env(
+            "GG_NATS_SERVER_PASSWORD",
+            proto::nats::SERVER.development_password,
+        )
+        .env(
+            "GG_NATS_FRAUD_PASSWORD",
+            proto::nats::ENGINE.development_password,
+        )
+        .env(
+            "GG_NATS_OPS_PASSWORD",
+            proto::nats::OPS.development_password,
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -269,9 +302,23 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// A gRPC channel to an engine that presents the development service token.
+pub type Authorized = InterceptedService<Channel, proto::grpc_auth::AttachToken>;
+
+/// A channel to `address` presenting `token` on every call.
+pub async fn channel_with_token(address: SocketAddr, token: &str) -> Authorized {
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .expect("address")
+        .connect()
+        .await
+        .expect("the engine accepts connections");
+    let token = proto::grpc_auth::AttachToken::new(&token.to_owned().into()).expect("token");
+    InterceptedService::new(channel, token)
+}
+
 /// A running fraud engine and a client to it; stopped on drop.
 pub struct Engine {
-    pub client: FraudServiceClient<Channel>,
+    pub client: FraudServiceClient<Authorized>,
     pub address: SocketAddr,
     stop: CancellationToken,
 }
@@ -300,9 +347,9 @@ impl Engine {
             .expect("the engine builds");
         let address = server.address();
         tokio::spawn(server.run_until_stopped());
-        let client = FraudServiceClient::connect(format!("http://{address}"))
-            .await
-            .expect("client connects");
+        let client = FraudServiceClient::new(
+            channel_with_token(address, proto::grpc_auth::DEVELOPMENT_TOKEN).await,
+        );
         Self {
             client,
             address,
@@ -312,11 +359,7 @@ impl Engine {
 
     /// What the engine's gRPC health service says about the scoring service.
     pub async fn health(&self) -> ServingStatus {
-        let channel = Channel::from_shared(format!("http://{}", self.address))
-            .expect("address")
-            .connect()
-            .await
-            .expect("health client connects");
+        let channel = channel_with_token(self.address, proto::grpc_auth::DEVELOPMENT_TOKEN).await;
         let response = HealthClient::new(channel)
             .check(HealthCheckRequest {
                 service: "guestguard.fraud.v1.FraudService".into(),

@@ -1,5 +1,6 @@
 //! The fraud engine end to end: a real NATS JetStream, real gRPC servers, a tonic client.
 
+mod auth;
 mod baselines;
 mod consumer;
 mod helpers;

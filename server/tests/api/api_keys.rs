@@ -1,7 +1,8 @@
 //! API keys: created once and shown once, listed without the key, accepted by every
-//! host endpoint through `Authorization: Bearer`, refused at once when revoked.
+//! host endpoint through `Authorization: Bearer` — except those that manage credentials
+//! — refused at once when revoked or expired.
 
-use crate::support::api::{guest_path, guests_path, tokens_path, TestApi};
+use crate::support::api::{guest_path, guests_path, tokens_path, TestApi, PASSWORD};
 use app::{events::Event, guests::Guest, hosts::ApiKeySummary, invitations::IssuedLink};
 use serde_json::json;
 
@@ -142,25 +143,6 @@ async fn an_api_key_works_on_every_host_endpoint_without_origin_or_cookie() {
         .await
         .expect_status(204);
 
-    let second = app
-        .post("/api/v1/api-keys")
-        .bearer(&key)
-        .json(json!({"name": "second"}))
-        .await
-        .expect_status(201)
-        .json();
-    app.get("/api/v1/api-keys")
-        .bearer(&key)
-        .await
-        .expect_status(200);
-    app.delete(&format!(
-        "/api/v1/api-keys/{}",
-        second["id"].as_str().unwrap_or_default()
-    ))
-    .bearer(&key)
-    .await
-    .expect_status(204);
-
     app.delete(&guest_path(&guest))
         .bearer(&key)
         .await
@@ -175,6 +157,92 @@ async fn an_api_key_works_on_every_host_endpoint_without_origin_or_cookie() {
         1,
         "the key's use is recorded"
     );
+}
+
+#[tokio::test]
+async fn an_api_key_cannot_create_list_or_revoke_keys_so_a_leaked_key_mints_no_successor() {
+    let app = TestApi::spawn().await;
+    let host = app.signup("ada@example.com").await;
+    let leaked = app.create_api_key(&host, "leaked").await;
+    let other = app.create_api_key(&host, "other").await;
+
+    app.post("/api/v1/api-keys")
+        .bearer(&leaked.key)
+        .json(json!({"name": "successor"}))
+        .await
+        .expect_error(403, "session_required");
+    app.get("/api/v1/api-keys")
+        .bearer(&leaked.key)
+        .await
+        .expect_error(403, "session_required");
+    for id in [leaked.id, other.id] {
+        app.delete(&format!("/api/v1/api-keys/{id}"))
+            .bearer(&leaked.key)
+            .await
+            .expect_error(403, "session_required");
+    }
+    app.post("/api/v1/auth/logout-everywhere")
+        .bearer(&leaked.key)
+        .await
+        .expect_error(403, "session_required");
+    app.post("/api/v1/auth/password")
+        .bearer(&leaked.key)
+        .json(json!({"current_password": PASSWORD, "new_password": "a brand new password"}))
+        .await
+        .expect_error(403, "session_required");
+
+    assert_eq!(app.count("SELECT count(*) FROM api_keys").await, 2);
+    assert_eq!(
+        app.count("SELECT count(*) FROM api_keys WHERE revoked_at IS NOT NULL")
+            .await,
+        0
+    );
+    // The host, signed in, revokes the leaked key.
+    app.delete(&format!("/api/v1/api-keys/{}", leaked.id))
+        .as_host(&host)
+        .await
+        .expect_status(204);
+}
+
+#[tokio::test]
+async fn a_key_with_an_expiry_stops_working_when_it_expires() {
+    let app = TestApi::spawn().await;
+    let host = app.signup("ada@example.com").await;
+    let created = app
+        .post("/api/v1/api-keys")
+        .as_host(&host)
+        .json(json!({"name": "for the wedding site", "expires_in_days": 30}))
+        .await
+        .expect_status(201)
+        .json();
+    let expires_at: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(created["expires_at"].clone()).expect("an expiry");
+    let in_days = (expires_at - chrono::Utc::now()).num_hours() as f64 / 24.0;
+    assert!((29.9..=30.0).contains(&in_days), "{in_days}");
+    let key = created["key"].as_str().expect("key").to_owned();
+    app.get("/api/v1/events")
+        .bearer(&key)
+        .await
+        .expect_status(200);
+
+    // Thirty days later.
+    sqlx::query("UPDATE api_keys SET expires_at = now() - interval '1 second'")
+        .execute(&app.db)
+        .await
+        .expect("update");
+    app.get("/api/v1/events")
+        .bearer(&key)
+        .await
+        .expect_error(401, "unauthenticated");
+
+    for bad in [json!(0), json!(3651), json!("soon")] {
+        let status = if bad.is_string() { 400 } else { 422 };
+        app.post("/api/v1/api-keys")
+            .as_host(&host)
+            .json(json!({"name": "x", "expires_in_days": bad}))
+            .await
+            .expect_status(status);
+    }
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
-//! Host accounts: sign-up, login, logout, `/auth/me`, login rate limits, and the
-//! same-origin rule for cookie-authenticated writes (CSRF).
+//! Host accounts: sign-up, login, logout, sign-out everywhere, password changes, idle
+//! sessions, login rate limits (per client and per account), and the same-origin rule
+//! for cookie-authenticated writes (CSRF).
 
 use crate::support::api::{TestApi, PASSWORD};
 use serde_json::json;
@@ -208,6 +209,131 @@ async fn too_many_login_attempts_are_a_429_with_retry_after() {
         limited.session_cookie().is_none(),
         "even the right password waits"
     );
+}
+
+#[tokio::test]
+async fn login_attempts_on_one_account_are_limited_from_any_number_of_addresses() {
+    let app = TestApi::spawn().await;
+    app.signup("ada@example.com").await;
+    // Ten guesses, each from another address: no address reaches its own limit.
+    for n in 0..10 {
+        app.post("/api/v1/auth/login")
+            .sent_from(&format!("127.0.9.{}", n + 1))
+            .json(json!({"email": "ada@example.com", "password": "wrong password!"}))
+            .await
+            .expect_error(401, "invalid_credentials");
+    }
+    app.post("/api/v1/auth/login")
+        .sent_from("127.0.9.99")
+        .json(json!({"email": "ADA@example.com", "password": PASSWORD}))
+        .await
+        .expect_error(429, "rate_limited");
+    // Another account is not affected.
+    app.signup("grace@example.com").await;
+    app.post("/api/v1/auth/login")
+        .sent_from("127.0.9.98")
+        .json(json!({"email": "grace@example.com", "password": PASSWORD}))
+        .await
+        .expect_status(200);
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_ends_every_session_of_the_host_and_no_one_elses() {
+    let app = TestApi::spawn().await;
+    let host = app.signup("ada@example.com").await;
+    let laptop = app
+        .login("ada@example.com", PASSWORD)
+        .await
+        .expect_status(200)
+        .session_cookie()
+        .expect("a second session");
+    let other = app.signup("grace@example.com").await;
+
+    let ended = app
+        .post("/api/v1/auth/logout-everywhere")
+        .as_host(&host)
+        .await
+        .expect_status(200);
+    assert_eq!(ended.json()["ended"], 2);
+    assert!(ended
+        .session_set_cookie()
+        .is_some_and(|cookie| cookie.contains("Max-Age=0")));
+    app.me(&host).await.expect_error(401, "unauthenticated");
+    app.get("/api/v1/auth/me")
+        .with_session(&laptop)
+        .await
+        .expect_error(401, "unauthenticated");
+    app.me(&other).await.expect_status(200);
+}
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one_and_ends_the_other_sessions() {
+    let app = TestApi::spawn().await;
+    let host = app.signup("ada@example.com").await;
+    let laptop = app
+        .login("ada@example.com", PASSWORD)
+        .await
+        .expect_status(200)
+        .session_cookie()
+        .expect("a second session");
+
+    app.post("/api/v1/auth/password")
+        .as_host(&host)
+        .json(
+            json!({"current_password": "not the password", "new_password": "a brand new password"}),
+        )
+        .await
+        .expect_error(422, "wrong_password");
+    app.post("/api/v1/auth/password")
+        .as_host(&host)
+        .json(json!({"current_password": PASSWORD, "new_password": "short"}))
+        .await
+        .expect_error(422, "invalid_password");
+    app.get("/api/v1/auth/me")
+        .with_session(&laptop)
+        .await
+        .expect_status(200);
+
+    app.post("/api/v1/auth/password")
+        .as_host(&host)
+        .json(json!({"current_password": PASSWORD, "new_password": "a brand new password"}))
+        .await
+        .expect_status(204);
+    app.me(&host).await.expect_status(200);
+    app.get("/api/v1/auth/me")
+        .with_session(&laptop)
+        .await
+        .expect_error(401, "unauthenticated");
+    app.login("ada@example.com", PASSWORD)
+        .await
+        .expect_error(401, "invalid_credentials");
+    app.login("ada@example.com", "a brand new password")
+        .await
+        .expect_status(200);
+}
+
+#[tokio::test]
+async fn a_session_left_unused_for_a_day_ends() {
+    let app = TestApi::spawn().await;
+    let host = app.signup("ada@example.com").await;
+    app.me(&host).await.expect_status(200);
+    sqlx::query("UPDATE host_sessions SET last_seen_at = now() - interval '23 hours'")
+        .execute(&app.db)
+        .await
+        .expect("update");
+    app.me(&host).await.expect_status(200);
+    let touched: bool = sqlx::query_scalar(
+        "SELECT bool_and(last_seen_at > now() - interval '1 minute') FROM host_sessions",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("select");
+    assert!(touched, "using a session keeps it alive");
+    sqlx::query("UPDATE host_sessions SET last_seen_at = now() - interval '25 hours'")
+        .execute(&app.db)
+        .await
+        .expect("update");
+    app.me(&host).await.expect_error(401, "unauthenticated");
 }
 
 #[tokio::test]

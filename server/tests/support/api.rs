@@ -163,6 +163,14 @@ impl TestApi {
         }
     }
 
+    /// A NATS client with every permission (the operators' user) on this GuestGuard's
+    /// NATS; `None` while NATS is unreachable.
+    pub async fn nats_ops(&self) -> Option<async_nats::Client> {
+        super::services::connect_as(&self.nats_url(), proto::nats::OPS)
+            .await
+            .ok()
+    }
+
     /// The services of an isolated GuestGuard.
     pub fn own(&mut self) -> &mut OwnServices {
         match &mut self.services {
@@ -460,6 +468,18 @@ impl Call {
     /// client that sends none).
     pub fn without_origin(mut self) -> Self {
         self.same_origin = false;
+        self
+    }
+
+    /// Sends from this loopback address (`127.0.0.2`, ...), as another client would.
+    pub fn sent_from(mut self, ip: &str) -> Self {
+        self.http = reqwest::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().expect("an IP address"))
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(BROWSER)
+            .build()
+            .expect("http client");
         self
     }
 

@@ -277,19 +277,38 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
-    /// Starts the server (again) on the same port and JetStream store.
+    /// Starts the server (again) on the same port and JetStream store, with the
+    /// project's own configuration (`deploy/nats/nats-server.conf`: users with their
+    /// permissions, development passwords), as the local stack and production run it.
     pub async fn start_server(&self) {
         let binary = std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| "nats-server".to_owned());
+        let config = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deploy/nats/nats-server.conf"
+        );
         let child = Command::new(&binary)
             .args([
+                "-c",
+                config,
                 "-a",
                 "127.0.0.1",
                 "-p",
                 &self.port.to_string(),
-                "-js",
                 "-sd",
             ])
             .arg(self.dir.path())
+            .env(
+                "GG_NATS_SERVER_PASSWORD",
+                proto::nats::SERVER.development_password,
+            )
+            .env(
+                "GG_NATS_FRAUD_PASSWORD",
+                proto::nats::ENGINE.development_password,
+            )
+            .env(
+                "GG_NATS_OPS_PASSWORD",
+                proto::nats::OPS.development_password,
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -308,10 +327,32 @@ impl NatsServer {
         wait_for_port(self.port, "NATS").await;
     }
 
+    /// A client with every permission (the operators' user), for looking at streams
+    /// and publishing what a test needs.
+    pub async fn ops_client(&self) -> async_nats::Client {
+        connect_as(&self.url(), proto::nats::OPS)
+            .await
+            .expect("NATS accepts the operators' user")
+    }
+
     /// Stops the server.
     pub async fn stop_server(&self) {
         if let Some(mut child) = self.child.lock().await.take() {
             let _ = child.kill().await;
         }
     }
+}
+
+/// A NATS client as one of the users of `deploy/nats/nats-server.conf`, with its
+/// development password.
+pub async fn connect_as(
+    url: &str,
+    identity: proto::nats::Identity,
+) -> Result<async_nats::Client, async_nats::ConnectError> {
+    proto::nats::Credentials::development(identity)
+        .connect_options(identity)
+        .await
+        .expect("development credentials")
+        .connect(url)
+        .await
 }
