@@ -120,12 +120,14 @@ stack_spawn_fraud() {
 # server (production mode) on a free port against the stack's PostgreSQL, NATS and fraud
 # engine; waits until it listens and sets web_port.
 stack_spawn_web() {
-    local bin="$1" site_root="$2" log_file="$3" pg="$4" nats="$5" fraud="$6"
+    local bin="$1" site_root="$2" log_file="$3" pg="$4" nats="$5" fraud="$6" hashed=false
     web_port="$(free_port)"
+    # A cargo-leptos build writes hash.txt beside the binary: the asset names are hashed.
+    [ -f "$(dirname "$bin")/hash.txt" ] && hashed=true
     DATABASE_URL="postgres://guestguard@127.0.0.1:$pg/guestguard" \
         NATS_URL="nats://127.0.0.1:$nats" \
         FRAUD_GRPC_URL="http://127.0.0.1:$fraud" \
-        LEPTOS_SITE_ROOT="$site_root" LEPTOS_SITE_PKG_DIR=pkg \
+        LEPTOS_SITE_ROOT="$site_root" LEPTOS_SITE_PKG_DIR=pkg LEPTOS_HASH_FILES="$hashed" \
         LEPTOS_SITE_ADDR="127.0.0.1:$web_port" LEPTOS_ENV=PROD \
         GUESTGUARD_PUBLIC_URL="http://127.0.0.1:$web_port" \
         stack_spawn "web server" "$bin" >"$log_file" 2>&1

@@ -12,6 +12,22 @@ gg_select_route
 cd "$GG_ROOT"
 
 step() { log "== $* =="; }
+
+# bundle_report DIR: raw, gzip and brotli bytes of every .wasm/.js/.css (the guest's
+# first visit transfers the brotli column), failing when the bundle is missing.
+bundle_report() {
+    local dir="$1" file total_raw=0 total_br=0
+    compgen -G "$dir/*.wasm" >/dev/null || die "the wasm bundle is missing in $dir"
+    for file in "$dir"/*.wasm "$dir"/*.js "$dir"/*.css; do
+        [ -f "$file" ] || continue
+        [ -f "$file.br" ] && [ -f "$file.gz" ] || die "$file has no precompressed .br/.gz"
+        log "$(printf '%-44s %9s raw %9s gzip %9s brotli' "$(basename "$file")" \
+            "$(stat -c %s "$file")" "$(stat -c %s "$file.gz")" "$(stat -c %s "$file.br")")"
+        total_raw=$((total_raw + $(stat -c %s "$file")))
+        total_br=$((total_br + $(stat -c %s "$file.br")))
+    done
+    log "bundle: $total_raw bytes raw, $total_br bytes as brotli"
+}
 wasm_args=(--target wasm32-unknown-unknown)
 [ "$GG_ROUTE" = debian ] && wasm_args+=(-Zbuild-std=std,panic_abort)
 
@@ -27,12 +43,10 @@ step "unit and integration tests"
 cargo test --locked -p app -p server -p fraud -p proto --features app/ssr
 
 step "release build (server + wasm bundle)"
-cargo leptos build --release "${GG_LEPTOS_ARGS[@]}"
-scripts/precompress.sh "$GG_ROOT/target/site/pkg"
+# Hashed file names (hash-files in Cargo.toml) and a .gz / .br beside every site file.
+cargo leptos build --release --precompress "${GG_LEPTOS_ARGS[@]}"
 cargo build --locked --release -p fraud
-wasm="$GG_ROOT/target/site/pkg/guestguard.wasm"
-[ -f "$wasm" ] || die "the wasm bundle is missing at $wasm"
-log "wasm bundle: $(stat -c %s "$wasm") bytes raw, $(gzip -9 -c "$wasm" | wc -c) bytes gzipped"
+bundle_report "$GG_ROOT/target/site/pkg"
 
 step "end-to-end tests in Chromium"
 stack_start_services e2e

@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The GuestGuard web server: the `server` binary with its site (wasm bundle, JS, CSS,
-# public files; .wasm/.js/.css precompressed by scripts/precompress.sh), built the way
+# public files, each with its .gz and .br beside it from `--precompress`), built the way
 # scripts/test.sh builds it, with hashed file names for long caching. Configure it with
 # the production settings of deploy/README.md; it refuses to start without them.
 #
@@ -11,7 +11,7 @@ FROM node:22-bookworm-slim AS node
 
 FROM ${RUST_IMAGE} AS build
 # Node for the npm build tools (Tailwind v4 CLI, wasm-opt 132 from binaryen), which
-# cargo-leptos finds in node_modules/.bin; brotli for scripts/precompress.sh.
+# cargo-leptos finds in node_modules/.bin.
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY --from=node /usr/local/lib/node_modules /usr/local/lib/node_modules
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
@@ -28,12 +28,12 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm install --no-save --no-audit --no-fund --loglevel=error
 COPY . .
-# LEPTOS_HASH_FILES=true: hashed file names in site/pkg, and hash.txt written next to
-# the server binary, where the server reads it at start.
+# hash-files (Cargo.toml): hashed file names in site/pkg, and hash.txt written next to
+# the server binary, where the server reads it at start; --precompress writes the .gz
+# and .br of every site file.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    LEPTOS_HASH_FILES=true cargo leptos build --release \
-    && scripts/precompress.sh target/site/pkg \
+    cargo leptos build --release --precompress \
     && mkdir -p /out \
     && cp target/release/server target/release/hash.txt /out/ \
     && cp -r target/site /out/site

@@ -19,3 +19,4 @@ mod hostile_input;
 mod links;
 mod rsvps;
 mod tenancy;
+mod transport;

@@ -83,6 +83,11 @@ pub struct Host {
 impl TestApi {
     /// A GuestGuard with an empty database, on the binary's shared services.
     pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// [`Self::spawn`] with further settings (e.g. shorter timeouts).
+    pub async fn spawn_with(extra: &[(&str, &str)]) -> Self {
         let shared = shared::services().await;
         let database = shared.fresh_database().await;
         let database_url = shared.postgres.database_url(&database);
@@ -92,7 +97,7 @@ impl TestApi {
             &database_url,
             &shared.nats.url(),
             shared.fraud_address,
-            &[],
+            extra,
         )
         .await
     }

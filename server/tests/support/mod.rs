@@ -5,6 +5,8 @@
 //! - [`api::TestApi`] shares one PostgreSQL cluster, NATS server and fraud engine per
 //!   test binary ([`shared`]) and gives each test a fresh database (a copy of a migrated
 //!   template) and its own web server, which is much faster.
+//! - [`edge::Deployment`] runs GuestGuard as in production: two `server` processes
+//!   behind a real nginx with TLS.
 //!
 //! Everything stops when the test ends; a watchdog also stops the external processes
 //! once the test binary is gone, even if it died without unwinding.
@@ -15,6 +17,7 @@
 )]
 
 pub mod api;
+pub mod edge;
 pub mod services;
 pub mod shared;
 

@@ -34,7 +34,7 @@ async fn wait_for_port(port: u16, what: &str) {
     }
 }
 
-fn running_as_root() -> bool {
+pub fn running_as_root() -> bool {
     std::env::var("USER").is_ok_and(|user| user == "root")
         || std::process::Command::new("id")
             .arg("-u")
@@ -43,7 +43,7 @@ fn running_as_root() -> bool {
 }
 
 /// Stops `stop_command` once this test process is gone, even if it was killed.
-fn watchdog(stop_command: &str) {
+pub fn watchdog(stop_command: &str) {
     let script = format!(
         "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop_command}",
         pid = std::process::id()

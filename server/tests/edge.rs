@@ -1,0 +1,337 @@
+//! GuestGuard deployed as in production — two `server` processes behind a real nginx
+//! terminating TLS, every internal service demanding credentials — used as hosts and
+//! guests use it: each guest is seen, limited and scored by their own address, forged
+//! forwarding headers are ignored, the replicas share one rate limit, cookie writes work
+//! through the proxy, and a flood of logins is answered without exhausting memory.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use support::edge::Deployment;
+use uuid::Uuid;
+
+/// A 64-hex device fingerprint, as the hydrated page sends it.
+const LAPTOP: &str = "5f1c0e1b7a3d4c2e9b8a7f6e5d4c3b2a1908f7e6d5c4b3a2918f7e6d5c4b3a29";
+
+/// Polls `probe` until it returns `Some` (20 s at most).
+async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "gave up waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A host signed up through the proxy, with an event and one guest's link.
+struct Invitation {
+    host: reqwest::Client,
+    event_id: String,
+    token: String,
+}
+
+async fn invite(deployment: &Deployment) -> Invitation {
+    let host = deployment.client("127.0.0.1");
+    let signup = host
+        .post(deployment.url("/api/v1/auth/signup"))
+        .json(&json!({"email": format!("host-{}@example.org", Uuid::new_v4()),
+                      "name": "Ada", "password": "correct horse battery staple"}))
+        .send()
+        .await
+        .expect("signup answers");
+    assert_eq!(signup.status(), 201, "{}", deployment.logs());
+    let cookie = signup
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(cookie.contains("; Secure"), "production cookies are Secure: {cookie}");
+    assert_eq!(
+        signup
+            .headers()
+            .get("strict-transport-security")
+            .and_then(|v| v.to_str().ok()),
+        Some("max-age=63072000; includeSubDomains"),
+        "production answers carry HSTS"
+    );
+
+    // A cookie-authenticated write through the proxy: nginx passes `Host: 127.0.0.1`
+    // (no port) while the browser's Origin is the public address.
+    let write = |path: &str, body: Value| {
+        host.post(deployment.url(path))
+            .header("origin", &deployment.public_url)
+            .json(&body)
+            .send()
+    };
+    let event: Value = write(
+        "/api/v1/events",
+        json!({"name": "Garden party", "slug": format!("garden-{}", &Uuid::new_v4().simple().to_string()[..8]),
+               "event_date": "2031-06-12T18:00:00+02:00", "time_zone": "Europe/Berlin",
+               "venue": "Orchard"}),
+    )
+    .await
+    .expect("answers")
+    .json()
+    .await
+    .expect("JSON");
+    let event_id = event["id"].as_str().expect("an event id").to_owned();
+    let guest: Value = write(
+        &format!("/api/v1/events/{event_id}/guests"),
+        json!({"name": "Grace"}),
+    )
+    .await
+    .expect("answers")
+    .json()
+    .await
+    .expect("JSON");
+    let guest_id = guest["id"].as_str().expect("a guest id");
+    let link: Value = write(
+        &format!("/api/v1/events/{event_id}/guests/{guest_id}/tokens"),
+        json!({}),
+    )
+    .await
+    .expect("answers")
+    .json()
+    .await
+    .expect("JSON");
+    Invitation {
+        host,
+        event_id,
+        token: link["token"].as_str().expect("a token").to_owned(),
+    }
+}
+
+/// Opens the link from `client` (and reports the page's signals, as the hydrated page
+/// does); returns the access attempt's id.
+async fn open(deployment: &Deployment, client: &reqwest::Client, token: &str, headers: &[(&str, &str)]) -> String {
+    let mut request = client.get(deployment.url(&format!("/api/v1/access/{token}")));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let opened = request.send().await.expect("answers");
+    assert_eq!(opened.status(), 200);
+    let view: Value = opened.json().await.expect("JSON");
+    let id = view["access_log_id"].as_str().expect("an attempt id").to_owned();
+    let signals = client
+        .post(deployment.url(&format!("/api/v1/access/{token}/signals")))
+        .json(&json!({"access_log_id": id, "fingerprint_hash": LAPTOP,
+                      "time_zone": "Europe/Berlin", "screen": "1920x1080"}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(signals.status(), 204);
+    id
+}
+
+/// The logged address, score and reasons of an attempt, once it is scored.
+async fn scored(deployment: &Deployment, id: &str) -> (String, i32, Vec<String>) {
+    let id = Uuid::parse_str(id).expect("uuid");
+    eventually("the attempt's score", || async {
+        sqlx::query_as::<_, (Option<String>, Option<i32>, Vec<String>)>(
+            "SELECT host(ip), risk_score, reasons FROM access_attempts WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&deployment.db)
+        .await
+        .ok()
+        .and_then(|(ip, score, reasons)| Some((ip?, score?, reasons)))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn behind_the_proxy_each_guest_is_logged_and_scored_by_their_own_address() {
+    let deployment = Deployment::start(&[]).await;
+    let Invitation { token, .. } = invite(&deployment).await;
+
+    // The guest opens the link on their laptop; a forged X-Forwarded-For is ignored.
+    let home = deployment.client("127.0.0.2");
+    let first = open(&deployment, &home, &token, &[("x-forwarded-for", "6.6.6.6")]).await;
+    let (ip, score, reasons) = scored(&deployment, &first).await;
+    assert_eq!(ip, "127.0.0.2", "the guest's own address, not the proxy's or a forged one");
+    assert_eq!(score, 0, "{reasons:?}");
+
+    // The same laptop from another address of the same network: the engine saw it.
+    let cafe = deployment.client("127.0.0.3");
+    let second = open(&deployment, &cafe, &token, &[]).await;
+    let (ip, _, reasons) = scored(&deployment, &second).await;
+    assert_eq!(ip, "127.0.0.3");
+    assert!(
+        reasons.iter().any(|r| r == "ip_changed_same_network"),
+        "the engine scored the guest's own address: {reasons:?}"
+    );
+
+    // Straight to a replica (not through the proxy), a forged header counts for nothing.
+    let sneaky = reqwest::Client::builder()
+        .local_address("127.0.0.4".parse::<std::net::IpAddr>().expect("ip"))
+        .user_agent(support::api::BROWSER)
+        .build()
+        .expect("client");
+    let direct: Value = sneaky
+        .get(format!("http://{}/api/v1/access/{token}", deployment.replicas[0]))
+        .header("x-forwarded-for", "127.0.0.2")
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    let id = Uuid::parse_str(direct["access_log_id"].as_str().expect("id")).expect("uuid");
+    let ip: Option<String> = sqlx::query_scalar("SELECT host(ip) FROM access_attempts WHERE id = $1")
+        .bind(id)
+        .fetch_one(&deployment.db)
+        .await
+        .expect("logged");
+    assert_eq!(ip.as_deref(), Some("127.0.0.4"));
+}
+
+#[tokio::test]
+async fn one_guest_hammering_is_limited_by_their_address_and_others_are_not() {
+    let deployment = Deployment::start(&[]).await;
+    let hammer = deployment.client("127.0.0.5");
+    let mut answered = 0;
+    loop {
+        let status = hammer
+            .get(deployment.url("/api/v1/access/not-a-token"))
+            .send()
+            .await
+            .expect("answers")
+            .status();
+        if status == 429 {
+            break;
+        }
+        answered += 1;
+        assert!(answered < 250, "never limited");
+    }
+    assert!(answered >= 120, "{answered}");
+    let neighbour = deployment
+        .client("127.0.0.6")
+        .get(deployment.url("/api/v1/access/not-a-token"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(neighbour.status(), 400, "another guest is not limited");
+}
+
+#[tokio::test]
+async fn two_replicas_share_one_login_limit_and_cookie_writes_work_through_the_proxy() {
+    let deployment = Deployment::start(&[]).await;
+    let Invitation { host, event_id, .. } = invite(&deployment).await;
+    // The host's session works on both replicas (nginx alternates between them).
+    for _ in 0..4 {
+        let read = host
+            .get(deployment.url(&format!("/api/v1/events/{event_id}")))
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(read.status(), 200);
+    }
+
+    let guesser = deployment.client("127.0.0.7");
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let status = guesser
+            .post(deployment.url("/api/v1/auth/login"))
+            .json(&json!({"email": format!("nobody-{}@example.org", statuses.len()), "password": "not the password"}))
+            .send()
+            .await
+            .expect("answers")
+            .status()
+            .as_u16();
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 429, 429],
+        "ten attempts per minute in total, not per replica"
+    );
+    let used = deployment.upstreams_used();
+    for replica in &deployment.replicas {
+        assert!(
+            used.iter().any(|u| u == &replica.to_string()),
+            "replica {replica} served requests: {used:?}"
+        );
+    }
+}
+
+/// Peak resident memory of a process, in MiB.
+fn peak_memory_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kib| kib / 1024)
+        .expect("VmHWM")
+}
+
+#[tokio::test]
+async fn a_flood_of_200_concurrent_logins_is_answered_and_memory_stays_bounded() {
+    let deployment = Deployment::start(&[
+        ("GUESTGUARD_HASH_CONCURRENCY", "2"),
+        ("GUESTGUARD_HASH_QUEUE_MS", "300"),
+    ])
+    .await;
+    let replica = deployment.replicas[0];
+    let flood = |path: &'static str, body: fn(u32) -> Value| {
+        let mut requests = tokio::task::JoinSet::new();
+        for n in 0..200u32 {
+            let client = reqwest::Client::builder()
+                .local_address(std::net::IpAddr::from([127, 0, 10, (n % 200 + 1) as u8]))
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("client");
+            requests.spawn(async move {
+                let response = client
+                    .post(format!("http://{replica}{path}"))
+                    .json(&body(n))
+                    .send()
+                    .await
+                    .expect("every request is answered");
+                let retry_after = response.headers().get("retry-after").is_some();
+                (response.status().as_u16(), retry_after)
+            });
+        }
+        requests
+    };
+    // First the same flood of requests that need no hashing (a logout without a session):
+    // what 200 connections at once cost by themselves.
+    let mut plain = flood("/api/v1/auth/logout", |_| json!({}));
+    while let Some(outcome) = plain.join_next().await {
+        assert_eq!(outcome.expect("task").0, 204);
+    }
+    let before = peak_memory_mib(deployment.web_pid(0));
+    let mut logins = flood("/api/v1/auth/login", |n| {
+        json!({"email": format!("nobody-{n}@example.org"), "password": "a guess of a password"})
+    });
+    let mut counts = std::collections::BTreeMap::<u16, u32>::new();
+    while let Some(outcome) = logins.join_next().await {
+        let (status, retry_after) = outcome.expect("the login task");
+        if status == 503 || status == 429 {
+            assert!(retry_after, "a {status} says when to come back");
+        }
+        *counts.entry(status).or_default() += 1;
+    }
+    let after = peak_memory_mib(deployment.web_pid(0));
+
+    println!("statuses {counts:?}; peak memory {before} MiB before, {after} MiB after");
+    assert!(
+        counts.keys().all(|status| [401, 429, 503].contains(status)),
+        "only refusals, never a failure: {counts:?}"
+    );
+    assert!(counts.get(&503).is_some_and(|n| *n > 0), "saturation answers 503: {counts:?}");
+    assert!(counts.get(&401).is_some_and(|n| *n > 0), "some logins were checked: {counts:?}");
+    // Two hashes at a time take about 2 × 19 MiB; unbounded, 200 would take 3.8 GiB.
+    assert!(
+        after < before + 120,
+        "peak memory grew from {before} to {after} MiB: hashing is not bounded"
+    );
+}
