@@ -521,3 +521,75 @@ async fn an_api_key_is_shown_once_and_works_until_revoked() {
     let (_, html) = ada.page("/settings/api-keys").await;
     assert!(html.contains("Revoked"), "{html}");
 }
+
+#[tokio::test]
+async fn the_security_page_changes_the_password_and_signs_out_everywhere_without_javascript() {
+    let app = TestApp::spawn().await;
+    let mut laptop = Browser::new(&app);
+    laptop.sign_up("Ada Lovelace", "ada@example.com").await;
+    let mut phone = Browser::new(&app);
+    let login = phone
+        .submit(
+            "hosts/login",
+            "/login",
+            &[("email", "ada@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    phone.session = session_cookie(&login);
+
+    let (status, html) = laptop.page("/settings/security").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-testid=\"password-form\""), "{html}");
+    assert!(
+        html.contains("data-testid=\"sign-out-everywhere\""),
+        "{html}"
+    );
+
+    // A wrong current password is refused beside its field.
+    let wrong = laptop
+        .call(
+            "hosts/password",
+            &[
+                ("current_password", "not it at all"),
+                ("new_password", "a whole new password"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(matches!(
+        app_error(wrong).await,
+        AppError::Invalid { field: Some(field), .. } if field == "current_password"
+    ));
+
+    let changed = laptop
+        .submit(
+            "hosts/password",
+            "/settings/security",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "a whole new password"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::FOUND);
+    assert_eq!(laptop.page("/settings/security").await.0, StatusCode::OK);
+    let (_, phone_page) = phone.page("/settings/api-keys").await;
+    assert!(
+        phone_page.contains("data-testid=\"login-required\""),
+        "the phone is signed out: {phone_page}"
+    );
+
+    let everywhere = laptop
+        .submit("hosts/logout_everywhere", "/settings/security", &[])
+        .await;
+    assert_eq!(everywhere.status(), StatusCode::FOUND);
+    assert_eq!(location(&everywhere), "/login");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM host_sessions WHERE revoked_at IS NULL"
+        )
+        .await,
+        0
+    );
+}

@@ -25,7 +25,10 @@ where
         if let Some(value) = probe().await {
             return value;
         }
-        assert!(tokio::time::Instant::now() < deadline, "gave up waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -41,8 +44,10 @@ async fn invite(deployment: &Deployment) -> Invitation {
     let host = deployment.client("127.0.0.1");
     let signup = host
         .post(deployment.url("/api/v1/auth/signup"))
-        .json(&json!({"email": format!("host-{}@example.org", Uuid::new_v4()),
-                      "name": "Ada", "password": "correct horse battery staple"}))
+        .json(
+            &json!({"email": format!("host-{}@example.org", Uuid::new_v4()),
+                      "name": "Ada", "password": "correct horse battery staple"}),
+        )
         .send()
         .await
         .expect("signup answers");
@@ -53,7 +58,10 @@ async fn invite(deployment: &Deployment) -> Invitation {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    assert!(cookie.contains("; Secure"), "production cookies are Secure: {cookie}");
+    assert!(
+        cookie.contains("; Secure"),
+        "production cookies are Secure: {cookie}"
+    );
     assert_eq!(
         signup
             .headers()
@@ -111,7 +119,12 @@ async fn invite(deployment: &Deployment) -> Invitation {
 
 /// Opens the link from `client` (and reports the page's signals, as the hydrated page
 /// does); returns the access attempt's id.
-async fn open(deployment: &Deployment, client: &reqwest::Client, token: &str, headers: &[(&str, &str)]) -> String {
+async fn open(
+    deployment: &Deployment,
+    client: &reqwest::Client,
+    token: &str,
+    headers: &[(&str, &str)],
+) -> String {
     let mut request = client.get(deployment.url(&format!("/api/v1/access/{token}")));
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -119,7 +132,10 @@ async fn open(deployment: &Deployment, client: &reqwest::Client, token: &str, he
     let opened = request.send().await.expect("answers");
     assert_eq!(opened.status(), 200);
     let view: Value = opened.json().await.expect("JSON");
-    let id = view["access_log_id"].as_str().expect("an attempt id").to_owned();
+    let id = view["access_log_id"]
+        .as_str()
+        .expect("an attempt id")
+        .to_owned();
     let signals = client
         .post(deployment.url(&format!("/api/v1/access/{token}/signals")))
         .json(&json!({"access_log_id": id, "fingerprint_hash": LAPTOP,
@@ -154,9 +170,18 @@ async fn behind_the_proxy_each_guest_is_logged_and_scored_by_their_own_address()
 
     // The guest opens the link on their laptop; a forged X-Forwarded-For is ignored.
     let home = deployment.client("127.0.0.2");
-    let first = open(&deployment, &home, &token, &[("x-forwarded-for", "6.6.6.6")]).await;
+    let first = open(
+        &deployment,
+        &home,
+        &token,
+        &[("x-forwarded-for", "6.6.6.6")],
+    )
+    .await;
     let (ip, score, reasons) = scored(&deployment, &first).await;
-    assert_eq!(ip, "127.0.0.2", "the guest's own address, not the proxy's or a forged one");
+    assert_eq!(
+        ip, "127.0.0.2",
+        "the guest's own address, not the proxy's or a forged one"
+    );
     assert_eq!(score, 0, "{reasons:?}");
 
     // The same laptop from another address of the same network: the engine saw it.
@@ -176,7 +201,10 @@ async fn behind_the_proxy_each_guest_is_logged_and_scored_by_their_own_address()
         .build()
         .expect("client");
     let direct: Value = sneaky
-        .get(format!("http://{}/api/v1/access/{token}", deployment.replicas[0]))
+        .get(format!(
+            "http://{}/api/v1/access/{token}",
+            deployment.replicas[0]
+        ))
         .header("x-forwarded-for", "127.0.0.2")
         .send()
         .await
@@ -185,11 +213,12 @@ async fn behind_the_proxy_each_guest_is_logged_and_scored_by_their_own_address()
         .await
         .expect("JSON");
     let id = Uuid::parse_str(direct["access_log_id"].as_str().expect("id")).expect("uuid");
-    let ip: Option<String> = sqlx::query_scalar("SELECT host(ip) FROM access_attempts WHERE id = $1")
-        .bind(id)
-        .fetch_one(&deployment.db)
-        .await
-        .expect("logged");
+    let ip: Option<String> =
+        sqlx::query_scalar("SELECT host(ip) FROM access_attempts WHERE id = $1")
+            .bind(id)
+            .fetch_one(&deployment.db)
+            .await
+            .expect("logged");
     assert_eq!(ip.as_deref(), Some("127.0.0.4"));
 }
 
@@ -268,7 +297,14 @@ fn peak_memory_mib(pid: u32) -> u64 {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
         .map(|kib| kib / 1024)
         .expect("VmHWM")
 }
@@ -309,9 +345,10 @@ async fn a_flood_of_200_concurrent_logins_is_answered_and_memory_stays_bounded()
         assert_eq!(outcome.expect("task").0, 204);
     }
     let before = peak_memory_mib(deployment.web_pid(0));
-    let mut logins = flood("/api/v1/auth/login", |n| {
-        json!({"email": format!("nobody-{n}@example.org"), "password": "a guess of a password"})
-    });
+    let mut logins = flood(
+        "/api/v1/auth/login",
+        |n| json!({"email": format!("nobody-{n}@example.org"), "password": "a guess of a password"}),
+    );
     let mut counts = std::collections::BTreeMap::<u16, u32>::new();
     while let Some(outcome) = logins.join_next().await {
         let (status, retry_after) = outcome.expect("the login task");
@@ -327,8 +364,14 @@ async fn a_flood_of_200_concurrent_logins_is_answered_and_memory_stays_bounded()
         counts.keys().all(|status| [401, 429, 503].contains(status)),
         "only refusals, never a failure: {counts:?}"
     );
-    assert!(counts.get(&503).is_some_and(|n| *n > 0), "saturation answers 503: {counts:?}");
-    assert!(counts.get(&401).is_some_and(|n| *n > 0), "some logins were checked: {counts:?}");
+    assert!(
+        counts.get(&503).is_some_and(|n| *n > 0),
+        "saturation answers 503: {counts:?}"
+    );
+    assert!(
+        counts.get(&401).is_some_and(|n| *n > 0),
+        "some logins were checked: {counts:?}"
+    );
     // Two hashes at a time take about 2 × 19 MiB; unbounded, 200 would take 3.8 GiB.
     assert!(
         after < before + 120,

@@ -95,7 +95,11 @@ impl PasswordHashing {
         self.run(move |memory| {
             const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
                                  ZGV0ZXJtaW5pc3RpY2R1bW15aGFzaGZvcnRpbWluZw";
-            let matches = verify_with(memory, password.as_bytes(), stored.as_deref().unwrap_or(DUMMY));
+            let matches = verify_with(
+                memory,
+                password.as_bytes(),
+                stored.as_deref().unwrap_or(DUMMY),
+            );
             matches && stored.is_some()
         })
         .await
@@ -117,8 +121,7 @@ impl PasswordHashing {
             .map_err(|_| AppError::Internal)?;
         let (done, outcome) = oneshot::channel();
         let job: Job = Box::new(move |memory| {
-            let result =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(memory)));
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(memory)));
             drop(turn);
             let _ = done.send(result);
         });
@@ -169,7 +172,11 @@ fn verify_with(memory: &mut Vec<Block>, password: &[u8], stored: &str) -> bool {
     let mut check = || -> password_hash::Result<bool> {
         let hash = PasswordHash::new(stored)?;
         let algorithm = Algorithm::try_from(hash.algorithm)?;
-        let version = hash.version.map(Version::try_from).transpose()?.unwrap_or_default();
+        let version = hash
+            .version
+            .map(Version::try_from)
+            .transpose()?
+            .unwrap_or_default();
         let params = Params::try_from(&hash)?;
         if params.block_count() > MAX_MEMORY_KIB {
             return Ok(false);
@@ -251,7 +258,11 @@ mod tests {
         assert!(verify_with(&mut memory, b"correct horse battery", &theirs));
         assert!(!verify_with(&mut memory, b"correct horse batterY", &theirs));
         assert!(!verify_with(&mut memory, b"x", "not a hash"));
-        assert_eq!(memory.len(), Params::default().block_count(), "one memory, reused");
+        assert_eq!(
+            memory.len(),
+            Params::default().block_count(),
+            "one memory, reused"
+        );
     }
 
     #[tokio::test]

@@ -1,9 +1,12 @@
-//! The host's account pages: sign up, log in, API keys. Every form is an `ActionForm`,
+//! The host's account pages: sign up, log in, API keys, security (password, sessions).
+//! Every form is an `ActionForm`,
 //! so it works as a plain form post before (or without) the browser bundle, and with
 //! client-side navigation once hydrated.
 
 use super::{
-    server_fns::{api_keys, IssueApiKey, LogIn, RevokeApiKey, SignUp},
+    server_fns::{
+        api_keys, ChangePassword, IssueApiKey, LogIn, RevokeApiKey, SignOutEverywhere, SignUp,
+    },
     ApiKeySummary, NewApiKey, PASSWORD_CHARS,
 };
 use crate::components::{
@@ -167,6 +170,20 @@ pub fn ApiKeysPage() -> impl IntoView {
                                         error=field_error(issue_error, "name")
                                     />
                                 </div>
+                                <div>
+                                    <label class="block text-sm font-medium" for="api-key-expiry">"Expires"</label>
+                                    <select
+                                        id="api-key-expiry"
+                                        name="expires_in_days"
+                                        class="mt-1 rounded-md border border-slate-300 px-3 py-2"
+                                        data-testid="api-key-expiry"
+                                    >
+                                        <option value="30">"In 30 days"</option>
+                                        <option value="90" selected>"In 90 days"</option>
+                                        <option value="365">"In a year"</option>
+                                        <option value="">"Never"</option>
+                                    </select>
+                                </div>
                                 <SubmitButton
                                     label="Create key"
                                     pending_label="Creating…"
@@ -284,6 +301,7 @@ fn KeyTable(list: Vec<ApiKeySummary>, revoke: ServerAction<RevokeApiKey>) -> imp
                         <th class="px-4 py-2">"Key"</th>
                         <th class="px-4 py-2">"Created"</th>
                         <th class="px-4 py-2">"Last used"</th>
+                        <th class="px-4 py-2">"Expires"</th>
                         <th class="px-4 py-2">"Status"</th>
                         <th class="px-4 py-2"><span class="sr-only">"Actions"</span></th>
                     </tr>
@@ -300,6 +318,9 @@ fn KeyTable(list: Vec<ApiKeySummary>, revoke: ServerAction<RevokeApiKey>) -> imp
                                     <td class="px-4 py-2 text-slate-600">{utc_minute(key.created_at)}</td>
                                     <td class="px-4 py-2 text-slate-600">
                                         {key.last_used_at.map(utc_minute).unwrap_or_else(|| "Never".into())}
+                                    </td>
+                                    <td class="px-4 py-2 text-slate-600" data-testid="api-key-expires">
+                                        {key.expires_at.map(utc_minute).unwrap_or_else(|| "Never".into())}
                                     </td>
                                     <td class="px-4 py-2">
                                         {if key.revoked {
@@ -337,6 +358,92 @@ fn KeyTable(list: Vec<ApiKeySummary>, revoke: ServerAction<RevokeApiKey>) -> imp
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// Account security: change the password (every other session ends) and sign out on
+/// every device.
+#[component]
+pub fn SecurityPage() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    let everywhere = ServerAction::<SignOutEverywhere>::new();
+    let change_error = action_error(change);
+    let everywhere_error = action_error(everywhere);
+    let changed = move || matches!(change.value().get(), Some(Ok(())));
+    let session = use_session();
+    view! {
+        <Title text="Security · GuestGuard"/>
+        <PageHeader
+            title="Security"
+            subtitle="Your password and the devices where you are signed in."
+        />
+        <Transition fallback=|| view! { <Loading label="Loading…"/> }>
+            {move || Suspend::new(async move {
+                match signed_in(session).await {
+                    Ok(_) => view! {
+                        <section class=CARD>
+                            <h2 class="text-lg font-semibold">"Change your password"</h2>
+                            <p class="mt-1 text-sm text-slate-600">
+                                "You stay signed in here; every other device is signed out."
+                            </p>
+                            <ActionForm action=change attr:class="mt-3 max-w-md space-y-4" attr:data-testid="password-form">
+                                <TextField
+                                    label="Current password"
+                                    name="current_password"
+                                    kind="password"
+                                    autocomplete="current-password"
+                                    required=true
+                                    testid="current-password"
+                                    error=field_error(change_error, "current_password")
+                                />
+                                <TextField
+                                    label="New password"
+                                    name="new_password"
+                                    kind="password"
+                                    autocomplete="new-password"
+                                    required=true
+                                    testid="new-password"
+                                    hint=format!("At least {} characters.", PASSWORD_CHARS.start())
+                                    error=field_error(change_error, "new_password")
+                                />
+                                <FormError error=change_error fields=&["current_password", "new_password"]/>
+                                <SubmitButton
+                                    label="Change password"
+                                    pending_label="Changing…"
+                                    pending=change.pending()
+                                    testid="password-submit"
+                                />
+                                {move || changed().then(|| view! {
+                                    <p class="rounded bg-emerald-50 p-3 text-emerald-800" role="status" data-testid="password-changed">
+                                        "Your password is changed. Other devices are signed out."
+                                    </p>
+                                })}
+                            </ActionForm>
+                        </section>
+                        <section class=format!("{CARD} mt-8")>
+                            <h2 class="text-lg font-semibold">"Sign out everywhere"</h2>
+                            <p class="mt-1 text-sm text-slate-600">
+                                "Ends every session, on every device, this one included. API keys keep working: revoke them on the API keys page."
+                            </p>
+                            <ActionForm action=everywhere attr:class="mt-3">
+                                <SubmitButton
+                                    label="Sign out everywhere"
+                                    pending_label="Signing out…"
+                                    pending=everywhere.pending()
+                                    class=BUTTON_DANGER
+                                    testid="sign-out-everywhere"
+                                />
+                            </ActionForm>
+                            <div class="mt-3">
+                                <FormError error=everywhere_error/>
+                            </div>
+                        </section>
+                    }
+                    .into_any(),
+                    Err(error) => view! { <ErrorBox error/> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 

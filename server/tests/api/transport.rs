@@ -33,7 +33,10 @@ async fn every_page_and_api_answer_carries_the_security_headers() {
             .unwrap_or_else(|| panic!("{path}: a nonce in {policy:?}"));
         assert!(policy.contains("'wasm-unsafe-eval'"), "{path}: {policy}");
         assert!(!policy.contains("'unsafe-eval'") && !policy.contains("'unsafe-inline'"));
-        assert!(policy.contains("frame-ancestors 'none'"), "{path}: {policy}");
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
         // Every script of the page carries this render's nonce: nothing inline runs
         // without it.
         let scripts = page.text.matches("<script").count();
@@ -43,14 +46,25 @@ async fn every_page_and_api_answer_carries_the_security_headers() {
             scripts,
             "{path}: every script has the nonce"
         );
-        assert_eq!(page.header("cache-control").as_deref(), Some("no-store"), "{path}");
-        assert_eq!(page.header("x-content-type-options").as_deref(), Some("nosniff"));
+        assert_eq!(
+            page.header("cache-control").as_deref(),
+            Some("no-store"),
+            "{path}"
+        );
+        assert_eq!(
+            page.header("x-content-type-options").as_deref(),
+            Some("nosniff")
+        );
         let referrer = if path.starts_with("/i/") {
             "no-referrer"
         } else {
             "strict-origin"
         };
-        assert_eq!(page.header("referrer-policy").as_deref(), Some(referrer), "{path}");
+        assert_eq!(
+            page.header("referrer-policy").as_deref(),
+            Some(referrer),
+            "{path}"
+        );
         assert!(
             page.header("strict-transport-security").is_none(),
             "HSTS only in production"
@@ -69,13 +83,24 @@ async fn every_page_and_api_answer_carries_the_security_headers() {
             Some("default-src 'none'; frame-ancestors 'none'"),
             "{path}"
         );
-        assert_eq!(answer.header("cache-control").as_deref(), Some(cache), "{path}");
+        assert_eq!(
+            answer.header("cache-control").as_deref(),
+            Some(cache),
+            "{path}"
+        );
         assert_eq!(answer.header("x-frame-options").as_deref(), Some("DENY"));
-        assert_eq!(answer.header("x-content-type-options").as_deref(), Some("nosniff"));
+        assert_eq!(
+            answer.header("x-content-type-options").as_deref(),
+            Some("nosniff")
+        );
     }
     // A host's own data, read with their key, is never stored by caches either.
     let key = app.create_api_key(&host, "crm").await;
-    let listed = app.get("/api/v1/events").bearer(&key.key).await.expect_status(200);
+    let listed = app
+        .get("/api/v1/events")
+        .bearer(&key.key)
+        .await
+        .expect_status(200);
     assert_eq!(listed.header("cache-control").as_deref(), Some("no-store"));
 }
 
@@ -104,8 +129,14 @@ async fn answers_are_compressed_for_clients_that_accept_it() {
         assert_eq!(used.as_deref(), Some(encoding));
         assert!(packed * 3 < plain, "{encoding}: {packed} of {plain} bytes");
     }
-    let page = app.get("/login").header("accept-encoding", "gzip, br").await;
-    assert!(page.header("content-encoding").is_some(), "pages are compressed too");
+    let page = app
+        .get("/login")
+        .header("accept-encoding", "gzip, br")
+        .await;
+    assert!(
+        page.header("content-encoding").is_some(),
+        "pages are compressed too"
+    );
 }
 
 /// Connects to the app on a raw socket.
@@ -132,7 +163,9 @@ async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (Vec<u8>,
 async fn a_slowloris_client_is_cut_off_at_the_header_timeout_while_others_are_served() {
     let app = TestApi::spawn_with(&[("GUESTGUARD_HEADER_TIMEOUT_SECS", "1")]).await;
     let mut slow = raw(&app).await;
-    slow.write_all(b"GET /healthz HTTP/1.1\r\n").await.expect("write");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\n")
+        .await
+        .expect("write");
     // The rest of the headers, a byte every 100 ms: 6 s in all, far past the timeout.
     let rest = b"Host: guests\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
     let mut cut_off = false;
@@ -190,7 +223,10 @@ async fn a_request_that_takes_too_long_is_answered_503() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("timed_out"), "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("retry-after: 1"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
 }
 
 #[tokio::test]
@@ -212,7 +248,10 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
         async move { http.get(url).send().await.map(|r| r.status().as_u16()) }
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(!third.is_finished(), "the third connection is not served yet");
+    assert!(
+        !third.is_finished(),
+        "the third connection is not served yet"
+    );
     // ...until one of them leaves.
     drop(first);
     let status = third.await.expect("task").expect("answered");

@@ -145,7 +145,10 @@ impl Deployment {
             .map(|name| {
                 let text = std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
                 let tail: Vec<&str> = text.lines().rev().take(15).collect();
-                format!("--- {name}\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+                format!(
+                    "--- {name}\n{}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                )
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -311,12 +314,20 @@ async fn spawn_nginx(dir: &Path, port: u16, replicas: &[SocketAddr]) -> Child {
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .unwrap_or_else(|error| panic!("{} could not start (run scripts/bootstrap.sh): {error}", binary.display()));
+        .unwrap_or_else(|error| {
+            panic!(
+                "{} could not start (run scripts/bootstrap.sh): {error}",
+                binary.display()
+            )
+        });
     if let Some(pid) = child.id() {
         super::services::watchdog(&format!("kill {pid} 2>/dev/null"));
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
         assert!(
             tokio::time::Instant::now() < deadline,
             "nginx did not start: {}",
