@@ -378,3 +378,49 @@ async fn a_flood_of_200_concurrent_logins_is_answered_and_memory_stays_bounded()
         "peak memory grew from {before} to {after} MiB: hashing is not bounded"
     );
 }
+
+#[tokio::test]
+async fn in_production_the_internal_services_refuse_callers_without_credentials() {
+    let deployment = Deployment::start(&[]).await;
+    let Invitation { token, .. } = invite(&deployment).await;
+
+    // The engine answers no Score call without the service token.
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", deployment.fraud))
+        .expect("address")
+        .connect()
+        .await
+        .expect("connects");
+    let request = proto::fraud::v1::ScoreRequest {
+        event_id: Uuid::new_v4().to_string(),
+        guest_id: Uuid::new_v4().to_string(),
+        token_id: Uuid::new_v4().to_string(),
+        ..Default::default()
+    };
+    let refused = proto::fraud::v1::fraud_service_client::FraudServiceClient::new(channel)
+        .score(request)
+        .await
+        .expect_err("no token, no score");
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+
+    // NATS: no connection without credentials; the web server's user cannot forge a score.
+    assert!(async_nats::connect(&deployment.nats_url).await.is_err());
+    let web = support::services::connect_as(&deployment.nats_url, proto::nats::SERVER)
+        .await
+        .expect("the web server's user");
+    let mut jetstream = async_nats::jetstream::new(web);
+    jetstream.set_timeout(Duration::from_secs(1));
+    let forged = match jetstream
+        .publish(proto::events::FRAUD_SCORED, b"{}".to_vec().into())
+        .await
+    {
+        Ok(ack) => ack.await.is_ok(),
+        Err(_) => false,
+    };
+    assert!(!forged, "a forged fraud.scored is refused");
+
+    // With their credentials the services work as before: an opening is scored.
+    let guest = deployment.client("127.0.0.8");
+    let id = open(&deployment, &guest, &token, &[]).await;
+    let (_, score, reasons) = scored(&deployment, &id).await;
+    assert_eq!(score, 0, "{reasons:?}");
+}

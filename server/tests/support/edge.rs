@@ -29,6 +29,10 @@ pub struct Deployment {
     pub replicas: Vec<SocketAddr>,
     /// The database, for looking at what was stored.
     pub db: sqlx::PgPool,
+    /// The fraud engine's gRPC address.
+    pub fraud: SocketAddr,
+    /// The NATS server's URL.
+    pub nats_url: String,
     /// The CA that signed nginx's certificate, for clients.
     ca_pem: String,
     web: Vec<Child>,
@@ -88,6 +92,8 @@ impl Deployment {
             public_url,
             replicas,
             db,
+            fraud,
+            nats_url: nats.url(),
             ca_pem,
             web,
             nginx,
