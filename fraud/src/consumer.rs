@@ -107,12 +107,29 @@ pub fn score_request(access: &AccessAttempted) -> ScoreRequest {
         user_agent: access.user_agent.clone(),
         accept_language: access.accept_language.clone(),
         signals: Some(ClientSignals {
-            fingerprint_hash: access.signals.fingerprint_hash.clone().unwrap_or_default(),
+            device_key: access.signals.device_key.clone().unwrap_or_default(),
             time_zone: access.signals.time_zone.clone().unwrap_or_default(),
             screen: access.signals.screen.clone().unwrap_or_default(),
             js_enabled: access.signals.js_enabled,
+            automation: access.signals.automation.clone(),
         }),
         is_rsvp: access.is_rsvp,
+        sensitivity: sensitivity_of(access.sensitivity.as_deref()) as i32,
+        event_starts_at: access
+            .event_starts_at
+            .map(|at| at.to_rfc3339())
+            .unwrap_or_default(),
+    }
+}
+
+/// The gRPC sensitivity of an event's preset name (`relaxed`, `standard`, `strict`).
+pub fn sensitivity_of(name: Option<&str>) -> proto::fraud::v1::Sensitivity {
+    use proto::fraud::v1::Sensitivity;
+    match name {
+        Some("relaxed") => Sensitivity::Relaxed,
+        Some("strict") => Sensitivity::Strict,
+        Some("standard") => Sensitivity::Standard,
+        _ => Sensitivity::Unspecified,
     }
 }
 
@@ -398,6 +415,8 @@ mod tests {
             accept_language: String::new(),
             signals: Default::default(),
             is_rsvp: true,
+            sensitivity: None,
+            event_starts_at: None,
         };
         let request = score_request(&access);
         assert_eq!(request.access_log_id, id.to_string());

@@ -104,10 +104,10 @@ pub fn parse(
         });
     }
     let signals = request.signals.clone().unwrap_or_default();
-    let fingerprint = signals.fingerprint_hash.trim();
+    let fingerprint = signals.device_key.trim();
     if fingerprint.len() > MAX_TEXT_BYTES {
         return Err(ScoreRequestError::TooLong {
-            field: "signals.fingerprint_hash",
+            field: "signals.device_key",
         });
     }
     Ok(AccessAttempt {
@@ -261,6 +261,24 @@ impl FraudService for FraudEngine {
             flagged: assessment.flagged,
         }))
     }
+
+    async fn approve_device(
+        &self,
+        _request: Request<proto::fraud::v1::ApproveDeviceRequest>,
+    ) -> Result<Response<proto::fraud::v1::ApproveDeviceResponse>, Status> {
+        Err(Status::unimplemented(
+            "approving a device is not available yet",
+        ))
+    }
+
+    async fn reset_guest(
+        &self,
+        _request: Request<proto::fraud::v1::ResetGuestRequest>,
+    ) -> Result<Response<proto::fraud::v1::ResetGuestResponse>, Status> {
+        Err(Status::unimplemented(
+            "resetting a guest is not available yet",
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -279,7 +297,7 @@ mod tests {
             ip: "203.0.113.7".into(),
             user_agent: "Mozilla/5.0".into(),
             signals: Some(ClientSignals {
-                fingerprint_hash: "raw-fingerprint".into(),
+                device_key: "raw-fingerprint".into(),
                 js_enabled: true,
                 ..Default::default()
             }),

@@ -6,6 +6,7 @@
 //! | [`ACCESS_ATTEMPTED`] | server (outbox relay)         | fraud engine (`fraud-engine`) |
 //! | [`FRAUD_SCORED`]     | fraud engine                  | server (`guestguard-server`)  |
 //! | [`RSVP_CONFIRMED`]   | server (outbox relay)         | (hosts' notifications, later) |
+//! | [`GUEST_FORGOTTEN`]  | server (outbox relay)         | fraud engine (`fraud-engine-forget`) |
 //!
 //! Every message carries a `Nats-Msg-Id` header, so a message published twice (a
 //! relay that crashed between publishing and recording it) is stored once within the
@@ -25,45 +26,66 @@ pub const ACCESS_ATTEMPTED: &str = "access.attempted";
 pub const FRAUD_SCORED: &str = "fraud.scored";
 /// A guest's answer was recorded.
 pub const RSVP_CONFIRMED: &str = "rsvp.confirmed";
+/// Guests whose data was deleted: the engine forgets them.
+pub const GUEST_FORGOTTEN: &str = "guest.forgotten";
 /// Every subject of the stream.
-pub const SUBJECTS: [&str; 3] = [ACCESS_ATTEMPTED, FRAUD_SCORED, RSVP_CONFIRMED];
+pub const SUBJECTS: [&str; 4] = [
+    ACCESS_ATTEMPTED,
+    FRAUD_SCORED,
+    RSVP_CONFIRMED,
+    GUEST_FORGOTTEN,
+];
 /// Durable consumer of [`ACCESS_ATTEMPTED`] shared by every fraud engine instance.
 pub const ENGINE_CONSUMER: &str = "fraud-engine";
+/// Durable consumer of [`GUEST_FORGOTTEN`] shared by every fraud engine instance.
+pub const ENGINE_FORGET_CONSUMER: &str = "fraud-engine-forget";
 /// Durable consumer of [`FRAUD_SCORED`] shared by every web server instance.
 pub const SERVER_CONSUMER: &str = "guestguard-server";
 /// How long the stream remembers message ids to drop duplicates.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(30 * 60);
 /// How long messages are kept.
 pub const MAX_AGE: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+/// The most the stream holds; the oldest messages go first beyond it.
+pub const MAX_BYTES: i64 = 2 * 1024 * 1024 * 1024;
 
 /// The stream's configuration (both services create it when missing, with the same
-/// settings).
+/// settings, and bring an older one up to date).
 pub fn stream_config() -> async_nats::jetstream::stream::Config {
     async_nats::jetstream::stream::Config {
         name: STREAM.to_owned(),
         description: Some("GuestGuard: access attempts, fraud scores, RSVPs".to_owned()),
         subjects: SUBJECTS.iter().map(|s| (*s).to_owned()).collect(),
         max_age: MAX_AGE,
+        max_bytes: MAX_BYTES,
+        discard: async_nats::jetstream::stream::DiscardPolicy::Old,
         duplicate_window: DUPLICATE_WINDOW,
         num_replicas: 1,
         ..Default::default()
     }
 }
 
-/// Opens the stream, creating it when missing.
+/// Opens the stream, creating it when missing and updating its configuration when it
+/// differs (new subjects, limits).
 pub async fn ensure_stream(
     jetstream: &async_nats::jetstream::Context,
-) -> Result<async_nats::jetstream::stream::Stream, async_nats::jetstream::context::CreateStreamError>
-{
-    jetstream.get_or_create_stream(stream_config()).await
+) -> Result<async_nats::jetstream::stream::Stream, async_nats::Error> {
+    let config = stream_config();
+    let mut stream = jetstream.get_or_create_stream(config.clone()).await?;
+    let current = &stream.cached_info().config;
+    if current.subjects != config.subjects || current.max_bytes != config.max_bytes {
+        jetstream.update_stream(config).await?;
+        stream = jetstream.get_stream(STREAM).await?;
+    }
+    Ok(stream)
 }
 
 /// Browser signals of an access, as the hydrated page reported them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signals {
-    /// Hash of the browser fingerprint computed in the page (the engine keys it again).
+    /// The device: the keyed hash (HMAC-SHA256, 64 hex digits) the web server made of
+    /// the page's fingerprint. The raw fingerprint is never published.
     #[serde(default)]
-    pub fingerprint_hash: Option<String>,
+    pub device_key: Option<String>,
     #[serde(default)]
     pub time_zone: Option<String>,
     #[serde(default)]
@@ -71,6 +93,10 @@ pub struct Signals {
     /// Whether JavaScript ran in the page.
     #[serde(default)]
     pub js_enabled: bool,
+    /// Signs of automation the page observed (`webdriver`, `headless`, ...; see
+    /// `ClientSignals.automation` in the gRPC contract).
+    #[serde(default)]
+    pub automation: Vec<String>,
 }
 
 /// Body of [`ACCESS_ATTEMPTED`]: one access attempt to score. Its `Nats-Msg-Id` is the
@@ -94,6 +120,12 @@ pub struct AccessAttempted {
     /// True for an RSVP that could not be scored when it was submitted.
     #[serde(default)]
     pub is_rsvp: bool,
+    /// The event's sensitivity preset: `relaxed`, `standard` (absent) or `strict`.
+    #[serde(default)]
+    pub sensitivity: Option<String>,
+    /// When the event starts (retention of what the engine learns).
+    #[serde(default)]
+    pub event_starts_at: Option<DateTime<Utc>>,
 }
 
 /// Body of [`FRAUD_SCORED`]. Its `Nats-Msg-Id` is `fraud.scored.<access_log_id>`.
@@ -139,4 +171,11 @@ pub struct RsvpConfirmed {
     #[serde(default)]
     pub risk: Option<String>,
     pub confirmed_at: DateTime<Utc>,
+}
+
+/// Body of [`GUEST_FORGOTTEN`]: guests whose data was deleted (one guest, or every
+/// guest of a deleted event). Its `Nats-Msg-Id` is the outbox row's id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestForgotten {
+    pub guest_ids: Vec<Uuid>,
 }

@@ -225,7 +225,7 @@ async fn each_opening_is_published_once_with_its_signals_and_its_id_as_message_i
     assert_eq!(by_id.len(), 2, "message ids: {:?}", by_id.keys());
     let first = &by_id[&with_signals.to_string()];
     assert_eq!(first["access_log_id"], json!(with_signals));
-    assert_eq!(first["signals"]["fingerprint_hash"], "laptop-fingerprint");
+    assert_eq!(first["signals"]["device_key"], "laptop-fingerprint");
     assert_eq!(first["signals"]["js_enabled"], true);
     assert_eq!(first["is_rsvp"], false);
     let second = &by_id[&without.to_string()];

@@ -91,6 +91,8 @@ impl<'a> NewAttempt<'a> {
             accept_language: clip(&self.facts.accept_language, 128),
             signals: self.signals.clone(),
             is_rsvp: self.kind == AttemptKind::Rsvp,
+            sensitivity: None,
+            event_starts_at: None,
         }
     }
 
@@ -107,12 +109,14 @@ impl<'a> NewAttempt<'a> {
             user_agent: event.user_agent,
             accept_language: event.accept_language,
             signals: Some(ClientSignals {
-                fingerprint_hash: event.signals.fingerprint_hash.unwrap_or_default(),
+                device_key: event.signals.device_key.unwrap_or_default(),
                 time_zone: event.signals.time_zone.unwrap_or_default(),
                 screen: event.signals.screen.unwrap_or_default(),
                 js_enabled: event.signals.js_enabled,
+                automation: event.signals.automation,
             }),
             is_rsvp: event.is_rsvp,
+            ..Default::default()
         }
     }
 }
@@ -144,7 +148,7 @@ pub async fn insert(
     .bind(attempt.facts.ip.map(|ip| ip.to_string()))
     .bind(clip(&attempt.facts.user_agent, 512))
     .bind(clip(&attempt.facts.accept_language, 128))
-    .bind(attempt.signals.fingerprint_hash.as_deref())
+    .bind(attempt.signals.device_key.as_deref())
     .bind(attempt.signals.time_zone.as_deref())
     .bind(attempt.signals.screen.as_deref())
     .bind(attempt.signals.js_enabled)
@@ -232,10 +236,11 @@ pub async fn attach_signals(
 ) -> Result<bool, AppError> {
     let access_log_id = signals.access_log_id;
     let signals = Signals {
-        fingerprint_hash: signals.fingerprint_hash.as_deref().map(|v| clip(v, 128)),
+        device_key: signals.fingerprint_hash.as_deref().map(|v| clip(v, 128)),
         time_zone: signals.time_zone.as_deref().map(|v| clip(v, 64)),
         screen: signals.screen.as_deref().map(|v| clip(v, 32)),
         js_enabled: true,
+        automation: Vec::new(),
     };
     let mut tx = pool.begin().await?;
     let opening: Option<(DateTime<Utc>, Option<String>, String, String)> = sqlx::query_as(
@@ -247,7 +252,7 @@ pub async fn attach_signals(
     )
     .bind(access_log_id)
     .bind(invitation.id)
-    .bind(signals.fingerprint_hash.as_deref())
+    .bind(signals.device_key.as_deref())
     .bind(signals.time_zone.as_deref())
     .bind(signals.screen.as_deref())
     .fetch_optional(&mut *tx)
@@ -299,10 +304,11 @@ pub async fn signals_of(
     .await?;
     Ok(row
         .map(|row| Signals {
-            fingerprint_hash: row.fingerprint_hash,
+            device_key: row.fingerprint_hash,
             time_zone: row.time_zone,
             screen: row.screen,
             js_enabled: row.js_enabled,
+            automation: Vec::new(),
         })
         .unwrap_or_default())
 }

@@ -484,12 +484,15 @@ impl Access {
             user_agent: self.user_agent.clone(),
             accept_language: request.accept_language,
             signals: events::Signals {
-                fingerprint_hash: self.fingerprint.clone(),
+                device_key: self.fingerprint.clone(),
                 time_zone: Some("Europe/Berlin".into()),
                 screen: Some("390x844".into()),
                 js_enabled: self.javascript,
+                automation: Vec::new(),
             },
             is_rsvp: self.is_rsvp,
+            sensitivity: None,
+            event_starts_at: None,
         }
     }
 
@@ -505,12 +508,14 @@ impl Access {
             user_agent: self.user_agent.clone(),
             accept_language: "en-GB,en;q=0.9".into(),
             signals: Some(ClientSignals {
-                fingerprint_hash: self.fingerprint.clone().unwrap_or_default(),
+                device_key: self.fingerprint.clone().unwrap_or_default(),
                 time_zone: "Europe/Berlin".into(),
                 screen: "390x844".into(),
                 js_enabled: self.javascript,
+                automation: Vec::new(),
             }),
             is_rsvp: self.is_rsvp,
+            ..Default::default()
         }
     }
 }
