@@ -45,9 +45,16 @@ pub enum AppError {
     #[error("this address does not take this method")]
     MethodNotAllowed,
     /// An RSVP refused because the fraud engine scored it in the block band (403). No
-    /// answer was recorded; the link stays active.
+    /// answer was recorded; the link stays active. The guest is told only that; the
+    /// verdict (`fraud`) is given to the event's host alone.
     #[error("we could not confirm this answer; please contact your host")]
-    Blocked { fraud: crate::fraud::FraudVerdict },
+    Refused {
+        fraud: Option<Box<crate::fraud::FraudVerdict>>,
+    },
+    /// An RSVP the fraud check could not look at in time, for an event that refuses
+    /// such answers (503): nothing was recorded; try again in a few minutes.
+    #[error("we could not confirm your answer right now; please try again in a few minutes")]
+    TryAgainLater,
     /// Too many attempts; retry after this many seconds (429).
     #[error("too many attempts; try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
@@ -108,7 +115,8 @@ impl AppError {
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden(_) => "forbidden",
             Self::SessionRequired => "session_required",
-            Self::Blocked { .. } => "rsvp_blocked",
+            Self::Refused { .. } => "rsvp_refused",
+            Self::TryAgainLater => "try_again_later",
             Self::NotFound(_) => "not_found",
             Self::PayloadTooLarge => "payload_too_large",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -127,14 +135,16 @@ impl AppError {
             Self::Invalid { field: Some(_), .. } => 422,
             Self::Invalid { field: None, .. } => 400,
             Self::Unauthenticated | Self::InvalidCredentials => 401,
-            Self::Forbidden(_) | Self::SessionRequired | Self::Blocked { .. } => 403,
+            Self::Forbidden(_) | Self::SessionRequired | Self::Refused { .. } => 403,
             Self::NotFound(_) => 404,
             Self::Gone { .. } => 410,
             Self::Conflict { .. } => 409,
             Self::PayloadTooLarge => 413,
             Self::MethodNotAllowed => 405,
             Self::RateLimited { .. } => 429,
-            Self::Busy { .. } | Self::Unavailable { .. } | Self::TimedOut => 503,
+            Self::Busy { .. } | Self::Unavailable { .. } | Self::TimedOut | Self::TryAgainLater => {
+                503
+            }
             Self::Internal => 500,
             Self::Unreachable => 503,
         }
@@ -211,8 +221,8 @@ mod ssr {
             {
                 body["error"]["field"] = serde_json::Value::String(field.clone());
             }
-            // A blocked answer also says so at the top level, with the verdict.
-            if let Self::Blocked { fraud } = &self {
+            // The event's host also learns the verdict of a refused answer.
+            if let Self::Refused { fraud: Some(fraud) } = &self {
                 body["blocked"] = serde_json::Value::Bool(true);
                 body["fraud"] = serde_json::to_value(fraud).unwrap_or_default();
             }
@@ -222,6 +232,7 @@ mod ssr {
                 | Self::Busy { retry_after_secs }
                 | Self::Unavailable { retry_after_secs } => Some(retry_after_secs),
                 Self::TimedOut => Some(1),
+                Self::TryAgainLater => Some(60),
                 _ => None,
             };
             if let Some(seconds) = retry_after_secs {

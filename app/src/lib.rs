@@ -17,6 +17,7 @@ pub mod fraud;
 pub mod guests;
 pub mod hosts;
 pub mod invitations;
+pub mod review;
 pub mod rsvps;
 pub mod stack_check;
 

@@ -13,6 +13,11 @@ use std::{path::PathBuf, time::Duration};
 pub const DEVELOPMENT_SIGNING_KEY: &str = "development-only-signing-key-do-not-use-in-production";
 /// Shortest signing key accepted in production, in bytes.
 pub const MIN_SIGNING_KEY_BYTES: usize = 32;
+/// Key of the device hashes used only in development; production refuses it.
+pub const DEVELOPMENT_FINGERPRINT_KEY: &str =
+    "development-only-fingerprint-key-do-not-use-in-production";
+/// The operators' token of `/healthz/detail` in development.
+pub const DEVELOPMENT_OPS_TOKEN: &str = "development-only-ops-token";
 
 /// Where the server runs: development defaults or strict production rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +83,38 @@ pub struct Settings {
     pub password_hashing: HashingLimits,
     /// A session not used for this long ends (`GUESTGUARD_SESSION_IDLE_MINUTES`).
     pub session_idle: Duration,
+    /// HMAC key under which browser fingerprints become device keys, the only form in
+    /// which they are stored or published (`GUESTGUARD_FINGERPRINT_KEY`).
+    pub fingerprint_key: SecretString,
+    /// Bearer token of the operators' `/healthz/detail` (`GUESTGUARD_OPS_TOKEN`).
+    pub ops_token: SecretString,
+    /// How long the web server keeps what it logs.
+    pub retention: Retention,
+}
+
+/// How long records are kept before the retention job deletes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// Access attempts (`GUESTGUARD_RETAIN_ACCESS_DAYS`, 180).
+    pub access_attempts: Duration,
+    /// Published outbox rows (`GUESTGUARD_RETAIN_OUTBOX_DAYS`, 7).
+    pub outbox: Duration,
+    /// Ended sessions, expired or revoked (`GUESTGUARD_RETAIN_SESSIONS_DAYS`, 30).
+    pub sessions: Duration,
+    /// How often the job runs (`GUESTGUARD_RETENTION_EVERY_MINUTES`, 60).
+    pub every: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        const DAY: u64 = 24 * 3600;
+        Self {
+            access_attempts: Duration::from_secs(180 * DAY),
+            outbox: Duration::from_secs(7 * DAY),
+            sessions: Duration::from_secs(30 * DAY),
+            every: Duration::from_secs(3600),
+        }
+    }
 }
 
 /// Timeouts and limits of the HTTP server (`server/src/serve.rs`).
@@ -321,6 +358,38 @@ impl Settings {
                 (1, 14 * 24 * 60),
             )?,
         );
+        let fingerprint_key = required("GUESTGUARD_FINGERPRINT_KEY", DEVELOPMENT_FINGERPRINT_KEY)?;
+        if production
+            && (fingerprint_key == DEVELOPMENT_FINGERPRINT_KEY
+                || fingerprint_key.len() < MIN_SIGNING_KEY_BYTES)
+        {
+            return Err(SettingsError::Invalid {
+                name: "GUESTGUARD_FINGERPRINT_KEY",
+                reason: format!(
+                    "must be at least {MIN_SIGNING_KEY_BYTES} bytes and not the development key"
+                ),
+            });
+        }
+        let ops_token = required("GUESTGUARD_OPS_TOKEN", DEVELOPMENT_OPS_TOKEN)?;
+        if production && (ops_token == DEVELOPMENT_OPS_TOKEN || ops_token.len() < 24) {
+            return Err(SettingsError::Invalid {
+                name: "GUESTGUARD_OPS_TOKEN",
+                reason: "must be at least 24 bytes and not the development token".into(),
+            });
+        }
+        let keep = Retention::default();
+        let days = |name, default: Duration| {
+            whole(name, default.as_secs() / 86_400, (1, 3_650))
+                .map(|days| Duration::from_secs(days * 86_400))
+        };
+        let retention = Retention {
+            access_attempts: days("GUESTGUARD_RETAIN_ACCESS_DAYS", keep.access_attempts)?,
+            outbox: days("GUESTGUARD_RETAIN_OUTBOX_DAYS", keep.outbox)?,
+            sessions: days("GUESTGUARD_RETAIN_SESSIONS_DAYS", keep.sessions)?,
+            every: Duration::from_secs(
+                60 * whole("GUESTGUARD_RETENTION_EVERY_MINUTES", 60, (1, 24 * 60))?,
+            ),
+        };
 
         Ok(Self {
             environment,
@@ -336,6 +405,9 @@ impl Settings {
             http,
             password_hashing,
             session_idle,
+            fingerprint_key: fingerprint_key.into(),
+            ops_token: ops_token.into(),
+            retention,
             signing_key: signing_key.into(),
             signing_key_id: lookup("GUESTGUARD_SIGNING_KEY_ID").unwrap_or_else(|| "k1".into()),
             health_check_timeout,
@@ -428,6 +500,11 @@ mod tests {
             ("NATS_PASSWORD", "a-real-password"),
             ("FRAUD_GRPC_URL", "http://127.0.0.1:50059"),
             ("FRAUD_GRPC_TOKEN", "a-real-grpc-token-of-at-least-32-bytes"),
+            (
+                "GUESTGUARD_FINGERPRINT_KEY",
+                "a-real-fingerprint-key-of-at-least-32-bytes",
+            ),
+            ("GUESTGUARD_OPS_TOKEN", "a-real-operators-token-1234"),
         ]
     }
 
@@ -453,7 +530,13 @@ mod tests {
 
     #[test]
     fn production_refuses_to_start_without_service_credentials() {
-        for name in ["NATS_USER", "NATS_PASSWORD", "FRAUD_GRPC_TOKEN"] {
+        for name in [
+            "NATS_USER",
+            "NATS_PASSWORD",
+            "FRAUD_GRPC_TOKEN",
+            "GUESTGUARD_FINGERPRINT_KEY",
+            "GUESTGUARD_OPS_TOKEN",
+        ] {
             assert_eq!(
                 with(production_vars(), &[(name, None)]).expect_err(name),
                 SettingsError::Missing { name }

@@ -6,6 +6,7 @@
 //! | [`ACCESS_ATTEMPTED`] | server (outbox relay)         | fraud engine (`fraud-engine`) |
 //! | [`FRAUD_SCORED`]     | fraud engine                  | server (`guestguard-server`)  |
 //! | [`RSVP_CONFIRMED`]   | server (outbox relay)         | (hosts' notifications, later) |
+//! | [`RSVP_HELD`]        | server (outbox relay)         | (hosts' notifications, later) |
 //! | [`GUEST_FORGOTTEN`]  | server (outbox relay)         | fraud engine (`fraud-engine-forget`) |
 //!
 //! Every message carries a `Nats-Msg-Id` header, so a message published twice (a
@@ -26,13 +27,16 @@ pub const ACCESS_ATTEMPTED: &str = "access.attempted";
 pub const FRAUD_SCORED: &str = "fraud.scored";
 /// A guest's answer was recorded.
 pub const RSVP_CONFIRMED: &str = "rsvp.confirmed";
+/// A guest's answer was held for the host's review (it does not count yet).
+pub const RSVP_HELD: &str = "rsvp.held";
 /// Guests whose data was deleted: the engine forgets them.
 pub const GUEST_FORGOTTEN: &str = "guest.forgotten";
 /// Every subject of the stream.
-pub const SUBJECTS: [&str; 4] = [
+pub const SUBJECTS: [&str; 5] = [
     ACCESS_ATTEMPTED,
     FRAUD_SCORED,
     RSVP_CONFIRMED,
+    RSVP_HELD,
     GUEST_FORGOTTEN,
 ];
 /// Durable consumer of [`ACCESS_ATTEMPTED`] shared by every fraud engine instance.
@@ -178,4 +182,17 @@ pub struct RsvpConfirmed {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GuestForgotten {
     pub guest_ids: Vec<Uuid>,
+}
+
+/// Body of [`RSVP_HELD`]. Its `Nats-Msg-Id` is the outbox row's id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RsvpHeld {
+    pub rsvp_id: Uuid,
+    pub event_id: Uuid,
+    pub guest_id: Uuid,
+    /// The attempt the answer was scored as.
+    pub access_log_id: Uuid,
+    /// Why: `engine_unavailable`, `blocked_after_outage`, `event_full`.
+    pub reason: String,
+    pub held_at: DateTime<Utc>,
 }

@@ -1,11 +1,19 @@
-//! `GET /healthz`: pings PostgreSQL, NATS JetStream and the fraud engine concurrently,
-//! each within the configured timeout. 200 when all answer, 503 naming what is down.
-//! The fraud engine reports itself serving only while it reaches NATS (its baselines),
-//! so `fraud: down` also covers an engine that is up but cannot score. The outbox
-//! backlog shows how many events wait to be published.
+//! Health: `GET /healthz` answers anyone with just up or down (200 `{"status":"ok"}` /
+//! 503 `{"status":"unavailable"}`) — which dependency is down is not for the public (an
+//! impostor would wait for the fraud engine's outage). `GET /healthz/detail`, with
+//! `Authorization: Bearer $GUESTGUARD_OPS_TOKEN`, gives operators the whole report:
+//! PostgreSQL, NATS JetStream and the fraud engine pinged concurrently (each within the
+//! configured timeout) and the outbox backlog. The fraud engine reports itself serving
+//! only while it reaches NATS (its baselines), so `fraud: down` also covers an engine
+//! that is up but cannot score.
 
 use app::state::AppState;
-use axum::{extract::State, http::StatusCode, Json};
+use axum::{
+    extract::State,
+    http::{header, HeaderMap, StatusCode},
+    Json,
+};
+use secrecy::ExposeSecret as _;
 use serde::Serialize;
 use std::{future::Future, time::Duration};
 use tonic_health::pb::{health_check_response::ServingStatus, HealthCheckRequest};
@@ -40,15 +48,57 @@ pub struct HealthReport {
     pub outbox: Option<app::outbox::Backlog>,
 }
 
-/// Handler of `GET /healthz`.
-pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<HealthReport>) {
-    let report = check_all(&state).await;
-    let code = if report.status == "ok" {
+/// The public answer: up or down, nothing else.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct PublicHealth {
+    /// `ok` or `unavailable`.
+    pub status: &'static str,
+}
+
+fn code_of(report: &HealthReport) -> StatusCode {
+    if report.status == "ok" {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
-    };
-    (code, Json(report))
+    }
+}
+
+/// Handler of `GET /healthz`: up or down.
+pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<PublicHealth>) {
+    let report = check_all(&state).await;
+    (
+        code_of(&report),
+        Json(PublicHealth {
+            status: report.status,
+        }),
+    )
+}
+
+/// Handler of `GET /healthz/detail`: the whole report for operators (their bearer
+/// token); 404 for anyone else, like any unknown address.
+pub async fn healthz_detail(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<(StatusCode, Json<HealthReport>), app::error::AppError> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let expected = state.settings.ops_token.expose_secret();
+    let same = presented.len() == expected.len()
+        && presented
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        return Err(app::error::AppError::NotFound(
+            "there is nothing at this address".into(),
+        ));
+    }
+    let report = check_all(&state).await;
+    Ok((code_of(&report), Json(report)))
 }
 
 /// Runs the three checks concurrently.

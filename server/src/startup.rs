@@ -208,6 +208,7 @@ pub fn router(state: AppState) -> Router {
     let deadline = state.settings.http.request_timeout;
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/healthz/detail", get(health::healthz_detail))
         .nest("/api/v1", api::v1())
         .route("/api/{*rest}", any(api::not_found))
         .route("/api", any(api::not_found))

@@ -585,7 +585,7 @@ async fn the_access_log_shows_every_attempt_with_its_verdict_newest_first() {
     app.rsvp(&link.token, json!({"response": "attending"}))
         .header("user-agent", "python-requests/2.32")
         .await
-        .expect_error(403, "rsvp_blocked");
+        .expect_error(403, "rsvp_refused");
 
     let (status, html) = page(&app, &host, &format!("/events/{}", event.id)).await;
 

@@ -1,4 +1,6 @@
-//! `/healthz` against real PostgreSQL, NATS JetStream and the fraud engine's gRPC health.
+//! Health against real PostgreSQL, NATS JetStream and the fraud engine's gRPC health:
+//! the operators' `/healthz/detail` names what is down; the public `/healthz` only says
+//! up or down.
 
 mod support;
 
@@ -20,6 +22,43 @@ async fn healthz_is_ok_when_every_dependency_answers() {
             "checks": {"database": "up", "nats": "up", "fraud": "up"},
             "outbox": {"pending": 0, "oldest_due_seconds": null}
         })
+    );
+}
+
+#[tokio::test]
+async fn the_public_answer_is_only_up_or_down_and_the_detail_needs_the_operators_token() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.health_until(|status, _| status == 200).await.0, 200);
+    let public = |path: &str, token: Option<&str>| {
+        let mut request = app.http.get(app.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let response = request.send().await.expect("answers");
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<serde_json::Value>().await.expect("JSON"),
+            )
+        }
+    };
+    assert_eq!(
+        public("/healthz", None).await,
+        (200, serde_json::json!({"status": "ok"}))
+    );
+    assert_eq!(public("/healthz/detail", None).await.0, 404);
+    assert_eq!(public("/healthz/detail", Some("a-guess")).await.0, 404);
+
+    app.stop_fraud();
+    let (status, body) = app
+        .health_until(|_, body| check(body, "fraud") == "down")
+        .await;
+    assert_eq!((status, check(&body, "fraud")), (503, "down"));
+    assert_eq!(
+        public("/healthz", None).await,
+        (503, serde_json::json!({"status": "unavailable"})),
+        "nobody outside learns which dependency is down"
     );
 }
 

@@ -5,7 +5,7 @@
 
 mod support;
 
-use app::{access::LoggedAccess, rsvps::RsvpOutcome};
+use app::{access::LoggedAccess, rsvps::RsvpDecision};
 use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt as _;
 use serde_json::{json, Value};
@@ -14,7 +14,7 @@ use std::{
     future::Future,
     time::{Duration, Instant},
 };
-use support::api::{Host, TestApi};
+use support::api::{fingerprint, Host, TestApi};
 use uuid::Uuid;
 
 /// A short grace for browser signals, so openings without them are scored quickly.
@@ -123,15 +123,15 @@ async fn invited_to_event(app: &TestApi, n: usize) -> (Host, Uuid, Vec<String>) 
     (host, event.id, tokens)
 }
 
-/// A guest opens their link in a browser whose page reports its signals; returns the
-/// opening's access log id.
-async fn open_in_browser(app: &TestApi, token: &str, fingerprint: &str) -> Uuid {
+/// A guest opens their link in a browser (`device` names it) whose page reports its
+/// signals; returns the opening's access log id.
+async fn open_in_browser(app: &TestApi, token: &str, device: &str) -> Uuid {
     let view = app.open_link(token).await.expect_status(200).json();
     let id = view["access_log_id"].clone();
     app.post(&format!("/api/v1/access/{token}/signals"))
         .json(json!({
             "access_log_id": id,
-            "fingerprint_hash": fingerprint,
+            "fingerprint_hash": fingerprint(device),
             "time_zone": "Europe/Paris",
             "screen": "390x844",
         }))
@@ -225,7 +225,19 @@ async fn each_opening_is_published_once_with_its_signals_and_its_id_as_message_i
     assert_eq!(by_id.len(), 2, "message ids: {:?}", by_id.keys());
     let first = &by_id[&with_signals.to_string()];
     assert_eq!(first["access_log_id"], json!(with_signals));
-    assert_eq!(first["signals"]["device_key"], "laptop-fingerprint");
+    // The device travels only as the web server's keyed hash, never as the fingerprint.
+    let device_key = first["signals"]["device_key"]
+        .as_str()
+        .expect("a device key");
+    assert_eq!(
+        device_key,
+        app::fraud::devices::device_key(
+            &app::settings::DEVELOPMENT_FINGERPRINT_KEY.into(),
+            &fingerprint("laptop-fingerprint")
+        )
+        .expect("keyed")
+    );
+    assert_ne!(device_key, fingerprint("laptop-fingerprint"));
     assert_eq!(first["signals"]["js_enabled"], true);
     assert_eq!(first["is_rsvp"], false);
     let second = &by_id[&without.to_string()];
@@ -242,23 +254,28 @@ async fn each_opening_is_published_once_with_its_signals_and_its_id_as_message_i
 #[tokio::test]
 async fn a_low_risk_rsvp_is_recorded_with_its_score_and_uses_the_link() {
     let app = TestApi::spawn_isolated(FAST).await;
-    let (_, tokens) = invited(&app, 1).await;
+    let (host, tokens) = invited(&app, 1).await;
     let opening = open_in_browser(&app, &tokens[0], "phone-fingerprint").await;
 
-    let outcome: RsvpOutcome = app
+    // The host answers on the guest's behalf, so the whole decision is shown.
+    let outcome: RsvpDecision = app
         .rsvp(
             &tokens[0],
             json!({"response": "attending", "plus_ones": 1, "access_log_id": opening}),
         )
+        .as_host(&host)
         .await
         .expect_status(201)
         .parse();
 
-    assert!(!outcome.blocked);
     assert!(outcome.fraud.used, "{:?}", outcome.fraud);
     assert_eq!(outcome.fraud.risk, Some(app::fraud::RiskBand::Low));
+    assert_eq!(outcome.policy, "standard");
     let score = outcome.fraud.score.expect("a score");
-    assert_eq!(outcome.rsvp.risk_score, Some(score as i32));
+    assert_eq!(
+        app.count("SELECT risk_score::bigint FROM rsvps").await,
+        i64::from(score)
+    );
     let view = app.open_link(&tokens[0]).await.expect_status(200).json();
     assert_eq!(view["token"]["status"], "used");
     assert_eq!(
@@ -279,15 +296,30 @@ async fn a_low_risk_rsvp_is_recorded_with_its_score_and_uses_the_link() {
 #[tokio::test]
 async fn a_blocked_rsvp_records_nothing_and_keeps_the_link_active() {
     let app = TestApi::spawn_isolated(FAST).await;
-    let (_, tokens) = invited(&app, 1).await;
+    let (host, tokens) = invited(&app, 1).await;
 
+    // The guest (here a script) is told only that the answer was refused.
     let reply = app
         .rsvp(&tokens[0], json!({"response": "attending", "plus_ones": 2}))
         .header("user-agent", SCRAPER)
         .await
-        .expect_error(403, "rsvp_blocked");
-
+        .expect_error(403, "rsvp_refused");
     let body = reply.json();
+    assert!(
+        body.get("fraud").is_none() && body.get("blocked").is_none(),
+        "{body}"
+    );
+    assert!(body["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("contact your host")));
+    // The event's host, submitting the same, learns why.
+    let body = app
+        .rsvp(&tokens[0], json!({"response": "attending", "plus_ones": 2}))
+        .header("user-agent", SCRAPER)
+        .as_host(&host)
+        .await
+        .expect_error(403, "rsvp_refused")
+        .json();
     assert_eq!(body["blocked"], true);
     assert_eq!(body["fraud"]["used"], true);
     assert_eq!(body["fraud"]["risk"], "block");
@@ -305,7 +337,7 @@ async fn a_blocked_rsvp_records_nothing_and_keeps_the_link_active() {
              WHERE kind = 'rsvp' AND blocked AND risk = 'block' AND flagged"
         )
         .await,
-        1
+        2
     );
     // Nothing was confirmed.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -314,11 +346,13 @@ async fn a_blocked_rsvp_records_nothing_and_keeps_the_link_active() {
         .is_empty());
 }
 
-/// Answers an RSVP and returns the outcome with how long the answer took.
-async fn timed_rsvp(app: &TestApi, token: &str) -> (RsvpOutcome, Duration) {
+/// The host answers "maybe" for a guest (so the decision is shown) and returns it with
+/// how long the answer took.
+async fn timed_rsvp(app: &TestApi, token: &str, host: &Host) -> (RsvpDecision, Duration) {
     let started = Instant::now();
     let reply = app
         .rsvp(token, json!({"response": "maybe"}))
+        .as_host(host)
         .await
         .expect_status(201);
     (reply.parse(), started.elapsed())
@@ -327,15 +361,15 @@ async fn timed_rsvp(app: &TestApi, token: &str) -> (RsvpOutcome, Duration) {
 #[tokio::test]
 async fn with_the_engine_stopped_an_rsvp_is_kept_unscored_at_once_and_scored_when_it_returns() {
     let mut app = TestApi::spawn_isolated(FAST).await;
-    let (_, tokens) = invited(&app, 1).await;
+    let (host, tokens) = invited(&app, 1).await;
     app.own().fraud.stop().await;
 
-    let (outcome, took) = timed_rsvp(&app, &tokens[0]).await;
+    let (outcome, took) = timed_rsvp(&app, &tokens[0], &host).await;
 
     assert!(!outcome.fraud.used, "{:?}", outcome.fraud);
     assert_eq!(outcome.fraud.reasons, ["scoring_unavailable"]);
     assert!(outcome.fraud.unavailable.is_some());
-    assert_eq!(outcome.rsvp.risk_score, None);
+    assert_eq!(outcome.policy, "engine unavailable: accept");
     // The deadline is 250 ms; an engine that is down must not hold the guest for the
     // seconds a connection timeout would take (the precise latency is measured by the
     // load test, see README).
@@ -381,9 +415,9 @@ async fn an_engine_that_never_answers_is_cut_off_at_the_deadline() {
     });
     let grpc_url = format!("http://{silent_address}");
     let app = TestApi::spawn_isolated(&[("FRAUD_GRPC_URL", grpc_url.as_str())]).await;
-    let (_, tokens) = invited(&app, 1).await;
+    let (host, tokens) = invited(&app, 1).await;
 
-    let (outcome, took) = timed_rsvp(&app, &tokens[0]).await;
+    let (outcome, took) = timed_rsvp(&app, &tokens[0], &host).await;
 
     assert!(!outcome.fraud.used);
     assert!(
@@ -403,7 +437,7 @@ async fn an_engine_that_never_answers_is_cut_off_at_the_deadline() {
 async fn events_written_while_nats_is_down_are_all_delivered_once_when_it_returns() {
     const ANSWERS: usize = 8;
     let mut app = TestApi::spawn_isolated(FAST).await;
-    let (_, tokens) = invited(&app, ANSWERS).await;
+    let (host, tokens) = invited(&app, ANSWERS).await;
     // The stream exists before the outage (the relay creates it at startup).
     eventually("the stream", || async {
         let client = app.nats_ops().await?;
@@ -417,7 +451,7 @@ async fn events_written_while_nats_is_down_are_all_delivered_once_when_it_return
     app.own().nats.stop_server().await;
     let mut rsvp_ids = Vec::new();
     for token in &tokens {
-        let (outcome, _) = timed_rsvp(&app, token).await;
+        let (outcome, _) = timed_rsvp(&app, token, &host).await;
         rsvp_ids.push(outcome.rsvp.id);
     }
     assert_eq!(

@@ -76,7 +76,7 @@ impl EventView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OpenedInvitation {
-    /// The opening, without the fraud score of the current answer (guests never see it).
+    /// The opening.
     pub access: AccessView,
     /// When the event starts, e.g. `Saturday 12 June 2027 at 18:00 (Europe/Paris)`.
     pub starts_at_local: String,
@@ -113,6 +113,15 @@ pub struct LoggedAccess {
     /// An answer refused for its score (nothing else was recorded).
     pub blocked: bool,
     pub scored_at: Option<DateTime<Utc>>,
+    /// The device's first eight digits, when the page reported a fingerprint.
+    pub device: Option<String>,
+    /// The whole device key (what approving a device takes).
+    pub device_key: Option<String>,
+    /// Signs of automation the page reported.
+    pub automation: Vec<String>,
+    /// The policy that decided an answer, e.g. `standard`, `strict · shadow`,
+    /// `engine unavailable: hold`.
+    pub policy: Option<String>,
 }
 
 /// Browser signals the hydrated RSVP page reports for its access attempt
@@ -121,7 +130,8 @@ pub struct LoggedAccess {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BrowserSignals {
     pub access_log_id: Uuid,
-    /// A hash of stable browser properties, computed in the browser (hex, ≤ 128 chars).
+    /// SHA-256 (64 hex digits) of stable browser properties, computed in the browser.
+    /// The server keeps only a keyed hash of it.
     #[serde(default)]
     pub fingerprint_hash: Option<String>,
     /// The browser's IANA time zone.
@@ -130,4 +140,8 @@ pub struct BrowserSignals {
     /// The screen size in CSS pixels, `WIDTHxHEIGHT`.
     #[serde(default)]
     pub screen: Option<String>,
+    /// Signs of automation the page observed: `webdriver`, `headless`, `no_plugins`,
+    /// `no_languages`, `zero_window`, `screen_zero`, `timezone_mismatch`.
+    #[serde(default)]
+    pub automation: Vec<String>,
 }

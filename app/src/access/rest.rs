@@ -20,6 +20,7 @@ use axum::{
     Json, Router,
 };
 use chrono::Utc;
+use proto::events::Signals;
 use std::time::Duration;
 
 /// Requests on guest links per client (IPv4 address or IPv6 /64) per minute.
@@ -64,6 +65,7 @@ pub(crate) async fn access_log(
         ));
     }
     let filter = store::LogFilter {
+        guest: None,
         flagged: query.flagged,
         limit,
     };
@@ -77,6 +79,25 @@ pub async fn limit(state: &AppState, client: ClientIp) -> Result<(), AppError> {
         .rate_limiter
         .check(&client.key("token"), TOKEN_QUOTA)
         .await
+}
+
+/// The signals a page reported, checked and with its fingerprint replaced by the device
+/// key (the fingerprint itself goes no further).
+fn checked_signals(state: &AppState, reported: BrowserSignals) -> Result<Signals, AppError> {
+    let clip = |value: Option<String>, max: usize| {
+        value.map(|v| v.chars().filter(|c| !c.is_control()).take(max).collect())
+    };
+    Ok(Signals {
+        device_key: reported
+            .fingerprint_hash
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| crate::fraud::devices::device_key(&state.settings.fingerprint_key, &f))
+            .transpose()?,
+        time_zone: clip(reported.time_zone, 64),
+        screen: clip(reported.screen, 32),
+        js_enabled: true,
+        automation: crate::fraud::devices::automation(&reported.automation)?,
+    })
 }
 
 /// The request facts of an opening.
@@ -149,7 +170,9 @@ pub(crate) async fn signals(
 ) -> Result<StatusCode, AppError> {
     limit(&state, client).await?;
     let invitation = resolve::live_invitation(&state, &token).await?;
-    if store::attach_signals(&state.pool, &invitation, &signals).await? {
+    let access_log_id = signals.access_log_id;
+    let signals = checked_signals(&state, signals)?;
+    if store::attach_signals(&state.pool, &invitation, access_log_id, signals).await? {
         state.outbox_wake.notify_one();
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -41,6 +41,7 @@ pub async fn get_access_log(
         let (host, state) = crate::hosts::auth::require_host().await?;
         let event = crate::events::store::get(&state.pool, host.id, event_id).await?;
         let filter = super::store::LogFilter {
+            guest: None,
             flagged: flagged_only,
             limit: 50,
         };
@@ -84,10 +85,7 @@ pub(crate) mod ssr {
     pub(crate) async fn open(token: &str) -> Result<OpenedInvitation, AppError> {
         let (state, parts, client) = request()?;
         limit(&state, client).await?;
-        let mut access = open_link(&state, token, &facts(client, &parts.headers)).await?;
-        if let Some(rsvp) = access.rsvp.as_mut() {
-            rsvp.risk_score = None;
-        }
+        let access = open_link(&state, token, &facts(client, &parts.headers)).await?;
         let event = &access.event;
         Ok(OpenedInvitation {
             starts_at_local: local_time(event.event_date, &event.time_zone),

@@ -1,10 +1,14 @@
 //! PostgreSQL storage of access attempts and of what a guest's page shows. Recording an
 //! attempt also queues its `access.attempted` event in the outbox (same transaction).
+//! Devices are stored as device keys only (`fraud::devices`), never as fingerprints.
 
-use super::{BrowserSignals, EventView, GuestView, LoggedAccess};
+use super::{EventView, GuestView, LoggedAccess};
 use crate::{
     error::AppError,
-    fraud::{FraudVerdict, RiskBand},
+    fraud::{
+        policy::{FraudPolicy, Sensitivity, WhenUnavailable},
+        FraudVerdict, RiskBand,
+    },
     invitations::store::Invitation,
     outbox,
 };
@@ -33,6 +37,40 @@ fn clip(value: &str, max: usize) -> String {
         .collect()
 }
 
+/// What scoring an attempt needs to know about its event: when it starts (the engine's
+/// retention) and its fraud policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventFacts {
+    pub starts_at: DateTime<Utc>,
+    pub policy: FraudPolicy,
+}
+
+/// The columns of [`EventFacts`] in a query over `events e`.
+const EVENT_FACTS: &str =
+    "e.starts_at, e.fraud_on_unavailable, e.fraud_sensitivity, e.fraud_shadow";
+
+#[derive(sqlx::FromRow)]
+struct EventFactsRow {
+    starts_at: DateTime<Utc>,
+    fraud_on_unavailable: String,
+    fraud_sensitivity: String,
+    fraud_shadow: bool,
+}
+
+impl From<EventFactsRow> for EventFacts {
+    fn from(row: EventFactsRow) -> Self {
+        Self {
+            starts_at: row.starts_at,
+            policy: FraudPolicy {
+                on_engine_unavailable: WhenUnavailable::parse(&row.fraud_on_unavailable)
+                    .unwrap_or_default(),
+                sensitivity: Sensitivity::parse(&row.fraud_sensitivity).unwrap_or_default(),
+                shadow: row.fraud_shadow,
+            },
+        }
+    }
+}
+
 /// Whether an attempt is a link opening or an RSVP submission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AttemptKind {
@@ -58,15 +96,17 @@ pub struct NewAttempt<'a> {
     pub facts: &'a RequestFacts,
     pub signals: Signals,
     pub accessed_at: DateTime<Utc>,
+    pub event: EventFacts,
 }
 
 impl<'a> NewAttempt<'a> {
-    /// A new attempt of `kind` on `invitation`, now.
+    /// A new attempt of `kind` on `invitation` of an event with `event`'s facts, now.
     pub fn now(
         kind: AttemptKind,
         invitation: &'a Invitation,
         facts: &'a RequestFacts,
         signals: Signals,
+        event: EventFacts,
     ) -> Self {
         Self {
             id: Uuid::new_v4(),
@@ -75,6 +115,7 @@ impl<'a> NewAttempt<'a> {
             facts,
             signals,
             accessed_at: Utc::now(),
+            event,
         }
     }
 
@@ -91,8 +132,8 @@ impl<'a> NewAttempt<'a> {
             accept_language: clip(&self.facts.accept_language, 128),
             signals: self.signals.clone(),
             is_rsvp: self.kind == AttemptKind::Rsvp,
-            sensitivity: None,
-            event_starts_at: None,
+            sensitivity: Some(self.event.policy.sensitivity.as_str().to_owned()),
+            event_starts_at: Some(self.event.starts_at),
         }
     }
 
@@ -116,28 +157,36 @@ impl<'a> NewAttempt<'a> {
                 automation: event.signals.automation,
             }),
             is_rsvp: event.is_rsvp,
-            ..Default::default()
+            sensitivity: match self.event.policy.sensitivity {
+                Sensitivity::Relaxed => proto::fraud::v1::Sensitivity::Relaxed,
+                Sensitivity::Standard => proto::fraud::v1::Sensitivity::Standard,
+                Sensitivity::Strict => proto::fraud::v1::Sensitivity::Strict,
+            } as i32,
+            event_starts_at: self.event.starts_at.to_rfc3339(),
         }
     }
 }
 
 /// Writes an attempt row inside the caller's transaction, with the synchronous verdict
-/// when there was one (`blocked`: the RSVP was refused for it).
+/// when there was one (`blocked`: the RSVP was refused for it) and the policy that
+/// decided it.
 pub async fn insert(
     conn: &mut PgConnection,
     attempt: &NewAttempt<'_>,
     verdict: Option<&FraudVerdict>,
     blocked: bool,
+    policy: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     let invitation = attempt.invitation;
     let scored = verdict.filter(|verdict| verdict.used);
     sqlx::query(
         "INSERT INTO access_attempts
             (id, invitation_id, guest_id, event_id, host_id, accessed_at, ip, user_agent,
-             accept_language, fingerprint_hash, time_zone, screen, js_enabled, kind,
-             risk_score, risk, reasons, flagged, scored_at, blocked, scoring_error)
+             accept_language, device_key, time_zone, screen, js_enabled, kind,
+             risk_score, risk, reasons, flagged, scored_at, blocked, scoring_error,
+             automation, policy)
          VALUES ($1, $2, $3, $4, $5, $6, $7::inet, $8, $9, $10, $11, $12, $13, $14,
-                 $15, $16, COALESCE($17, '{}'::text[]), $18, $19, $20, $21)",
+                 $15, $16, COALESCE($17, '{}'::text[]), $18, $19, $20, $21, $22, $23)",
     )
     .bind(attempt.id)
     .bind(invitation.id)
@@ -164,27 +213,34 @@ pub async fn insert(
     .bind(scored.map(|_| Utc::now()))
     .bind(blocked)
     .bind(verdict.and_then(|v| v.unavailable.as_deref()))
+    .bind(&attempt.signals.automation)
+    .bind(policy)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 /// Locks the event, then the guest, in the order a deletion does, so that deleting them
-/// meanwhile waits for the caller's transaction (rather than deadlocking with it); a 404
-/// when either is gone since the link was checked.
-pub async fn lock_guest(conn: &mut PgConnection, invitation: &Invitation) -> Result<(), AppError> {
-    let event: Option<i32> = sqlx::query_scalar("SELECT 1 FROM events WHERE id = $1 FOR KEY SHARE")
-        .bind(invitation.event_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+/// meanwhile waits for the caller's transaction (rather than deadlocking with it);
+/// returns the event's facts. A 404 when either is gone since the link was checked.
+pub async fn lock_guest(
+    conn: &mut PgConnection,
+    invitation: &Invitation,
+) -> Result<EventFacts, AppError> {
+    let event: Option<EventFactsRow> = sqlx::query_as(&format!(
+        "SELECT {EVENT_FACTS} FROM events e WHERE e.id = $1 FOR KEY SHARE"
+    ))
+    .bind(invitation.event_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     let guest: Option<i32> = sqlx::query_scalar("SELECT 1 FROM guests WHERE id = $1 FOR KEY SHARE")
         .bind(invitation.guest_id)
         .fetch_optional(&mut *conn)
         .await?;
-    if event.is_none() || guest.is_none() {
-        return Err(crate::invitations::resolve::unknown());
+    match (event, guest) {
+        (Some(event), Some(_)) => Ok(event.into()),
+        _ => Err(crate::invitations::resolve::unknown()),
     }
-    Ok(())
 }
 
 /// Records one opening of a link and queues its `access.attempted` event, due once the
@@ -195,12 +251,18 @@ pub async fn record(
     facts: &RequestFacts,
     signals_grace: std::time::Duration,
 ) -> Result<Uuid, AppError> {
-    let attempt = NewAttempt::now(AttemptKind::Open, invitation, facts, Signals::default());
+    let mut tx = pool.begin().await?;
+    let event = lock_guest(&mut tx, invitation).await?;
+    let attempt = NewAttempt::now(
+        AttemptKind::Open,
+        invitation,
+        facts,
+        Signals::default(),
+        event,
+    );
     let due = attempt.accessed_at
         + chrono::Duration::from_std(signals_grace).unwrap_or(chrono::Duration::zero());
-    let mut tx = pool.begin().await?;
-    lock_guest(&mut tx, invitation).await?;
-    insert(&mut tx, &attempt, None, false).await?;
+    insert(&mut tx, &attempt, None, false, None).await?;
     outbox::enqueue(
         &mut tx,
         attempt.id,
@@ -213,57 +275,74 @@ pub async fn record(
     Ok(attempt.id)
 }
 
-/// Records an RSVP refused for its score: the attempt, marked blocked, and nothing else.
-pub async fn record_blocked(
+/// Records an RSVP that was refused — for its score (`blocked`), or because the engine
+/// was unavailable and the event refuses such answers — and nothing else. An answer the
+/// engine could not score is queued to be scored later, for the host's eyes.
+pub async fn record_refused(
     pool: &PgPool,
     attempt: &NewAttempt<'_>,
     verdict: &FraudVerdict,
+    policy: &str,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
     lock_guest(&mut tx, attempt.invitation).await?;
-    insert(&mut tx, attempt, Some(verdict), true).await?;
+    insert(&mut tx, attempt, Some(verdict), verdict.used, Some(policy)).await?;
+    if !verdict.used {
+        outbox::enqueue(
+            &mut tx,
+            attempt.id,
+            ACCESS_ATTEMPTED,
+            &attempt.event(),
+            None,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }
 
-/// Attaches browser signals to a recent opening of the same link and releases its
-/// waiting `access.attempted` event with them; `false` when there is no such opening
-/// (or it already has signals).
+/// Attaches browser signals (already keyed and checked) to a recent opening of the
+/// same link and releases its waiting `access.attempted` event with them; `false` when
+/// there is no such opening (or it already has signals).
 pub async fn attach_signals(
     pool: &PgPool,
     invitation: &Invitation,
-    signals: &BrowserSignals,
+    access_log_id: Uuid,
+    signals: Signals,
 ) -> Result<bool, AppError> {
-    let access_log_id = signals.access_log_id;
-    let signals = Signals {
-        device_key: signals.fingerprint_hash.as_deref().map(|v| clip(v, 128)),
-        time_zone: signals.time_zone.as_deref().map(|v| clip(v, 64)),
-        screen: signals.screen.as_deref().map(|v| clip(v, 32)),
-        js_enabled: true,
-        automation: Vec::new(),
-    };
+    #[derive(sqlx::FromRow)]
+    struct Opening {
+        accessed_at: DateTime<Utc>,
+        ip: Option<String>,
+        user_agent: String,
+        accept_language: String,
+        #[sqlx(flatten)]
+        event: EventFactsRow,
+    }
     let mut tx = pool.begin().await?;
-    let opening: Option<(DateTime<Utc>, Option<String>, String, String)> = sqlx::query_as(
-        "UPDATE access_attempts
-         SET fingerprint_hash = $3, time_zone = $4, screen = $5, js_enabled = true
-         WHERE id = $1 AND invitation_id = $2 AND kind = 'open' AND NOT js_enabled
-           AND accessed_at > now() - interval '1 hour'
-         RETURNING accessed_at, host(ip), user_agent, accept_language",
-    )
+    let opening: Option<Opening> = sqlx::query_as(&format!(
+        "UPDATE access_attempts a
+         SET device_key = $3, time_zone = $4, screen = $5, automation = $6, js_enabled = true
+         FROM events e
+         WHERE a.id = $1 AND a.invitation_id = $2 AND a.kind = 'open' AND NOT a.js_enabled
+           AND a.accessed_at > now() - interval '1 hour' AND e.id = a.event_id
+         RETURNING a.accessed_at, host(a.ip) AS ip, a.user_agent, a.accept_language, {EVENT_FACTS}"
+    ))
     .bind(access_log_id)
     .bind(invitation.id)
     .bind(signals.device_key.as_deref())
     .bind(signals.time_zone.as_deref())
     .bind(signals.screen.as_deref())
+    .bind(&signals.automation)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((accessed_at, ip, user_agent, accept_language)) = opening else {
+    let Some(opening) = opening else {
         return Ok(false);
     };
     let facts = RequestFacts {
-        ip: ip.and_then(|ip| ip.parse().ok()),
-        user_agent,
-        accept_language,
+        ip: opening.ip.and_then(|ip| ip.parse().ok()),
+        user_agent: opening.user_agent,
+        accept_language: opening.accept_language,
     };
     let attempt = NewAttempt {
         id: access_log_id,
@@ -271,7 +350,8 @@ pub async fn attach_signals(
         invitation,
         facts: &facts,
         signals,
-        accessed_at,
+        accessed_at: opening.accessed_at,
+        event: opening.event.into(),
     };
     // Too late when the event already left without signals: the stored row still has
     // them for hosts to see.
@@ -289,13 +369,14 @@ pub async fn signals_of(
 ) -> Result<Signals, AppError> {
     #[derive(sqlx::FromRow)]
     struct Row {
-        fingerprint_hash: Option<String>,
+        device_key: Option<String>,
         time_zone: Option<String>,
         screen: Option<String>,
         js_enabled: bool,
+        automation: Vec<String>,
     }
     let row: Option<Row> = sqlx::query_as(
-        "SELECT fingerprint_hash, time_zone, screen, js_enabled FROM access_attempts
+        "SELECT device_key, time_zone, screen, js_enabled, automation FROM access_attempts
          WHERE id = $1 AND invitation_id = $2 AND kind = 'open'",
     )
     .bind(access_log_id)
@@ -304,11 +385,11 @@ pub async fn signals_of(
     .await?;
     Ok(row
         .map(|row| Signals {
-            device_key: row.fingerprint_hash,
+            device_key: row.device_key,
             time_zone: row.time_zone,
             screen: row.screen,
             js_enabled: row.js_enabled,
-            automation: Vec::new(),
+            automation: row.automation,
         })
         .unwrap_or_default())
 }
@@ -316,6 +397,8 @@ pub async fn signals_of(
 /// Filter of the access log.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LogFilter {
+    /// Only one guest's attempts.
+    pub guest: Option<Uuid>,
     /// Only flagged attempts.
     pub flagged: bool,
     /// At most this many, newest first.
@@ -344,19 +427,24 @@ pub async fn log(
         flagged: Option<bool>,
         blocked: bool,
         scored_at: Option<DateTime<Utc>>,
+        device_key: Option<String>,
+        automation: Vec<String>,
+        policy: Option<String>,
     }
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT a.id, a.guest_id, g.name AS guest_name, a.kind, a.accessed_at, host(a.ip) AS ip,
                 a.user_agent, a.js_enabled, a.risk_score, a.risk, a.reasons, a.flagged,
-                a.blocked, a.scored_at
+                a.blocked, a.scored_at, a.device_key, a.automation, a.policy
          FROM access_attempts a JOIN guests g ON g.id = a.guest_id
          WHERE a.event_id = $1 AND ($2 = false OR a.flagged)
+           AND ($4::uuid IS NULL OR a.guest_id = $4)
          ORDER BY a.accessed_at DESC, a.id
          LIMIT $3",
     )
     .bind(event.id)
     .bind(filter.flagged)
     .bind(filter.limit)
+    .bind(filter.guest)
     .fetch_all(pool)
     .await?;
     Ok(rows
@@ -379,21 +467,38 @@ pub async fn log(
                 flagged: row.flagged.unwrap_or(false),
                 blocked: row.blocked,
                 scored_at: row.scored_at,
+                device: row.device_key.as_deref().map(crate::fraud::devices::label),
+                device_key: row.device_key,
+                automation: row.automation,
+                policy: row.policy,
             }
         })
         .collect())
 }
 
-/// The guest behind an invitation, with their effective plus-one limit.
-pub async fn guest(pool: &PgPool, invitation: &Invitation) -> Result<GuestView, AppError> {
-    sqlx::query_as(
-        "SELECT g.id, g.name, COALESCE(g.max_plus_ones, e.default_max_plus_ones) AS max_plus_ones
-         FROM guests g JOIN events e ON e.id = g.event_id WHERE g.id = $1",
-    )
+/// The guest behind an invitation, with their effective plus-one limit, and their
+/// event's facts (for scoring their answer).
+pub async fn guest_for_answer(
+    pool: &PgPool,
+    invitation: &Invitation,
+) -> Result<(GuestView, EventFacts), AppError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        guest: GuestView,
+        #[sqlx(flatten)]
+        event: EventFactsRow,
+    }
+    let row: Row = sqlx::query_as(&format!(
+        "SELECT g.id, g.name, COALESCE(g.max_plus_ones, e.default_max_plus_ones) AS max_plus_ones,
+                {EVENT_FACTS}
+         FROM guests g JOIN events e ON e.id = g.event_id WHERE g.id = $1"
+    ))
     .bind(invitation.guest_id)
     .fetch_optional(pool)
     .await?
-    .ok_or_else(crate::invitations::resolve::unknown)
+    .ok_or_else(crate::invitations::resolve::unknown)?;
+    Ok((row.guest, row.event.into()))
 }
 
 /// The guest and event behind an invitation.

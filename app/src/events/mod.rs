@@ -31,6 +31,9 @@ pub struct Event {
     pub capacity: Option<i32>,
     pub rsvp_deadline: Option<DateTime<Utc>>,
     pub default_max_plus_ones: i32,
+    /// What the fraud checks do with this event's answers.
+    #[cfg_attr(feature = "ssr", sqlx(flatten))]
+    pub fraud_policy: crate::fraud::policy::FraudPolicy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -56,6 +59,10 @@ pub struct CreateEvent {
     pub rsvp_deadline: Option<String>,
     #[serde(default)]
     pub default_max_plus_ones: Option<i64>,
+    /// Defaults: accept answers when the engine is unavailable, standard sensitivity,
+    /// shadow mode off.
+    #[serde(default)]
+    pub fraud_policy: Option<crate::fraud::policy::FraudPolicy>,
 }
 
 /// Body of `PATCH /api/v1/events/{id}`: only the given fields change; `null` clears
@@ -81,6 +88,9 @@ pub struct UpdateEvent {
     pub rsvp_deadline: Option<Option<String>>,
     #[serde(default)]
     pub default_max_plus_ones: Option<i64>,
+    /// Only the given fields of the policy change.
+    #[serde(default)]
+    pub fraud_policy: Option<crate::fraud::policy::PolicyChange>,
 }
 
 /// Distinguishes a field sent as `null` (`Some(None)`) from one left out (`None`).

@@ -30,6 +30,8 @@ const EVENT_FIELDS: &[&str] = &[
     "capacity",
     "rsvp_deadline",
     "default_max_plus_ones",
+    "fraud_on_unavailable",
+    "fraud_sensitivity",
 ];
 
 /// The host's events, soonest first, with a delete button (after a confirmation) on each.
@@ -280,6 +282,7 @@ fn EventFields(
     error: Signal<Option<AppError>>,
     new: bool,
 ) -> impl IntoView {
+    let policy = initial.clone();
     let slug = RwSignal::new(initial.slug.clone());
     let slug_edited = RwSignal::new(!new);
     let time_zone = RwSignal::new(initial.time_zone.clone());
@@ -404,6 +407,66 @@ fn EventFields(
                 error=field_error(error, "default_max_plus_ones")
             />
         </div>
+        <FraudPolicyFields initial=policy error/>
+    }
+}
+
+/// The event's fraud policy: what happens to answers the fraud check cannot look at,
+/// how readily it calls an answer risky, and shadow mode.
+#[component]
+fn FraudPolicyFields(initial: EventFormValues, error: Signal<Option<AppError>>) -> impl IntoView {
+    let select = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2";
+    let on = initial.fraud_on_unavailable;
+    let sensitivity = initial.fraud_sensitivity;
+    let option = |value: &'static str, label: &'static str, current: &str| {
+        let selected =
+            current == value || (current.is_empty() && (value == "accept" || value == "standard"));
+        view! { <option value=value selected=selected>{label}</option> }
+    };
+    view! {
+        <fieldset class="mt-6 rounded-md border border-slate-200 p-4" data-testid="fraud-policy">
+            <legend class="px-1 text-sm font-semibold">"Fraud checks"</legend>
+            <div class="grid gap-4 sm:grid-cols-2">
+                <div>
+                    <label class="block text-sm font-medium" for="fraud-sensitivity">"Sensitivity"</label>
+                    <select id="fraud-sensitivity" name="fraud_sensitivity" class=select data-testid="event-fraud-sensitivity">
+                        {option("relaxed", "Relaxed: flag only clear cases", &sensitivity)}
+                        {option("standard", "Standard", &sensitivity)}
+                        {option("strict", "Strict: flag and refuse earlier", &sensitivity)}
+                    </select>
+                    {move || field_error(error, "fraud_sensitivity").get().map(|message| view! {
+                        <p class="mt-1 text-sm text-red-700">{message}</p>
+                    })}
+                </div>
+                <div>
+                    <label class="block text-sm font-medium" for="fraud-unavailable">
+                        "When the check is unavailable"
+                    </label>
+                    <select id="fraud-unavailable" name="fraud_on_unavailable" class=select data-testid="event-fraud-unavailable">
+                        {option("accept", "Accept the answer, check it later", &on)}
+                        {option("hold", "Hold the answer for my review", &on)}
+                        {option("refuse", "Ask the guest to try again later", &on)}
+                    </select>
+                    {move || field_error(error, "fraud_on_unavailable").get().map(|message| view! {
+                        <p class="mt-1 text-sm text-red-700">{message}</p>
+                    })}
+                </div>
+            </div>
+            <label class="mt-4 flex items-start gap-2 text-sm">
+                <input
+                    type="checkbox"
+                    name="fraud_shadow"
+                    value="on"
+                    checked=initial.fraud_shadow
+                    data-testid="event-fraud-shadow"
+                    class="mt-1"
+                />
+                <span>
+                    <span class="font-medium">"Shadow mode"</span>
+                    ": score and show every answer, but never refuse or hold one."
+                </span>
+            </label>
+        </fieldset>
     }
 }
 

@@ -46,6 +46,12 @@ pub struct EventFormValues {
     /// Local date and time in `time_zone`; empty for "no deadline".
     pub rsvp_deadline: String,
     pub default_max_plus_ones: String,
+    /// `accept`, `hold` or `refuse` (answers the fraud engine could not check).
+    pub fraud_on_unavailable: String,
+    /// `relaxed`, `standard` or `strict`.
+    pub fraud_sensitivity: String,
+    /// Score and show, never refuse.
+    pub fraud_shadow: bool,
 }
 
 /// Time zones offered in the form's suggestion list (any IANA name is accepted).
@@ -200,6 +206,9 @@ mod writes {
         capacity: String,
         rsvp_deadline: String,
         default_max_plus_ones: String,
+        fraud_on_unavailable: Option<String>,
+        fraud_sensitivity: Option<String>,
+        fraud_shadow: Option<String>,
     ) -> Result<Event, AppError> {
         let form = EventFormValues {
             name,
@@ -211,6 +220,9 @@ mod writes {
             capacity,
             rsvp_deadline,
             default_max_plus_ones,
+            fraud_on_unavailable: fraud_on_unavailable.unwrap_or_default(),
+            fraud_sensitivity: fraud_sensitivity.unwrap_or_default(),
+            fraud_shadow: fraud_shadow.is_some(),
         };
         answer(async {
             let (host, state) = crate::hosts::auth::require_host().await?;
@@ -236,6 +248,9 @@ mod writes {
         capacity: String,
         rsvp_deadline: String,
         default_max_plus_ones: String,
+        fraud_on_unavailable: Option<String>,
+        fraud_sensitivity: Option<String>,
+        fraud_shadow: Option<String>,
     ) -> Result<Event, AppError> {
         let form = EventFormValues {
             name,
@@ -247,6 +262,9 @@ mod writes {
             capacity,
             rsvp_deadline,
             default_max_plus_ones,
+            fraud_on_unavailable: fraud_on_unavailable.unwrap_or_default(),
+            fraud_sensitivity: fraud_sensitivity.unwrap_or_default(),
+            fraud_shadow: fraud_shadow.is_some(),
         };
         answer(async {
             let (host, state) = crate::hosts::auth::require_host().await?;
@@ -282,6 +300,7 @@ mod ssr {
     use crate::{
         error::AppError,
         events::{CreateEvent, Event, UpdateEvent},
+        fraud::policy::{FraudPolicy, PolicyChange, Sensitivity, WhenUnavailable},
     };
     use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone as _, Utc};
     use chrono_tz::Tz;
@@ -307,7 +326,30 @@ mod ssr {
             capacity: event.capacity.map(|c| c.to_string()).unwrap_or_default(),
             rsvp_deadline: event.rsvp_deadline.map(local).unwrap_or_default(),
             default_max_plus_ones: event.default_max_plus_ones.to_string(),
+            fraud_on_unavailable: event.fraud_policy.on_engine_unavailable.as_str().to_owned(),
+            fraud_sensitivity: event.fraud_policy.sensitivity.as_str().to_owned(),
+            fraud_shadow: event.fraud_policy.shadow,
         }
+    }
+
+    /// The form's fraud policy; an empty choice keeps the default.
+    fn policy(form: &EventFormValues) -> Result<FraudPolicy, AppError> {
+        let on_engine_unavailable = match form.fraud_on_unavailable.trim() {
+            "" => WhenUnavailable::default(),
+            text => WhenUnavailable::parse(text)
+                .ok_or_else(|| required("fraud_on_unavailable", "choose accept, hold or refuse"))?,
+        };
+        let sensitivity = match form.fraud_sensitivity.trim() {
+            "" => Sensitivity::default(),
+            text => Sensitivity::parse(text).ok_or_else(|| {
+                required("fraud_sensitivity", "choose relaxed, standard or strict")
+            })?,
+        };
+        Ok(FraudPolicy {
+            on_engine_unavailable,
+            sensitivity,
+            shadow: form.fraud_shadow,
+        })
     }
 
     /// The REST input of a new event.
@@ -328,6 +370,7 @@ mod ssr {
             capacity: number("capacity", &form.capacity)?,
             rsvp_deadline: local_time("rsvp_deadline", &form.rsvp_deadline, tz)?,
             default_max_plus_ones: number("default_max_plus_ones", &form.default_max_plus_ones)?,
+            fraud_policy: Some(policy(form)?),
         })
     }
 
@@ -351,6 +394,14 @@ mod ssr {
             default_max_plus_ones: Some(
                 number("default_max_plus_ones", &form.default_max_plus_ones)?.unwrap_or(0),
             ),
+            fraud_policy: Some({
+                let policy = policy(form)?;
+                PolicyChange {
+                    on_engine_unavailable: Some(policy.on_engine_unavailable),
+                    sensitivity: Some(policy.sensitivity),
+                    shadow: Some(policy.shadow),
+                }
+            }),
         })
     }
 
@@ -431,6 +482,9 @@ mod ssr {
                 capacity: String::new(),
                 rsvp_deadline: "2027-05-31T23:59".into(),
                 default_max_plus_ones: "1".into(),
+                fraud_on_unavailable: "hold".into(),
+                fraud_sensitivity: String::new(),
+                fraud_shadow: true,
             }
         }
 
@@ -517,6 +571,7 @@ mod ssr {
                 capacity: valid.capacity,
                 rsvp_deadline: valid.rsvp_deadline,
                 default_max_plus_ones: valid.default_max_plus_ones,
+                fraud_policy: valid.fraud_policy,
                 created_at: now,
                 updated_at: now,
             };
@@ -533,6 +588,14 @@ mod ssr {
             let updated = validate::update(&event, &update).expect("valid");
             assert_eq!(updated.event_date, event.event_date);
             assert_eq!(updated.rsvp_deadline, None);
+            assert_eq!(
+                updated.fraud_policy,
+                FraudPolicy {
+                    on_engine_unavailable: WhenUnavailable::Hold,
+                    sensitivity: Sensitivity::Standard,
+                    shadow: true,
+                }
+            );
             assert_eq!(starts_display(&event), "Sat 12 Jun 2027, 18:00");
         }
     }

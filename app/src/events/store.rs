@@ -7,7 +7,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 const COLUMNS: &str = "id, name, slug, starts_at AS event_date, time_zone, venue, description, \
-                       capacity, rsvp_deadline, default_max_plus_ones, created_at, updated_at";
+                       capacity, rsvp_deadline, default_max_plus_ones, fraud_on_unavailable, \
+                       fraud_sensitivity, fraud_shadow, created_at, updated_at";
 
 fn slug_taken(error: sqlx::Error) -> AppError {
     match &error {
@@ -23,8 +24,10 @@ fn slug_taken(error: sqlx::Error) -> AppError {
 pub async fn insert(pool: &PgPool, host_id: Uuid, event: &ValidEvent) -> Result<Event, AppError> {
     sqlx::query_as(&format!(
         "INSERT INTO events (id, host_id, name, slug, starts_at, time_zone, venue, description,
-                             capacity, rsvp_deadline, default_max_plus_ones)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+                             capacity, rsvp_deadline, default_max_plus_ones,
+                             fraud_on_unavailable, fraud_sensitivity, fraud_shadow)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         RETURNING {COLUMNS}"
     ))
     .bind(Uuid::new_v4())
     .bind(host_id)
@@ -37,6 +40,9 @@ pub async fn insert(pool: &PgPool, host_id: Uuid, event: &ValidEvent) -> Result<
     .bind(event.capacity)
     .bind(event.rsvp_deadline)
     .bind(event.default_max_plus_ones)
+    .bind(event.fraud_policy.on_engine_unavailable.as_str())
+    .bind(event.fraud_policy.sensitivity.as_str())
+    .bind(event.fraud_policy.shadow)
     .fetch_one(pool)
     .await
     .map_err(slug_taken)
@@ -74,7 +80,8 @@ pub async fn update(
     sqlx::query_as(&format!(
         "UPDATE events SET name = $3, slug = $4, starts_at = $5, time_zone = $6, venue = $7,
                 description = $8, capacity = $9, rsvp_deadline = $10,
-                default_max_plus_ones = $11, updated_at = now()
+                default_max_plus_ones = $11, fraud_on_unavailable = $12,
+                fraud_sensitivity = $13, fraud_shadow = $14, updated_at = now()
          WHERE id = $1 AND host_id = $2 RETURNING {COLUMNS}"
     ))
     .bind(id)
@@ -88,6 +95,9 @@ pub async fn update(
     .bind(event.capacity)
     .bind(event.rsvp_deadline)
     .bind(event.default_max_plus_ones)
+    .bind(event.fraud_policy.on_engine_unavailable.as_str())
+    .bind(event.fraud_policy.sensitivity.as_str())
+    .bind(event.fraud_policy.shadow)
     .fetch_optional(pool)
     .await
     .map_err(slug_taken)?
@@ -96,24 +106,41 @@ pub async fn update(
 
 /// Deletes one of the host's events with its guests, links and responses.
 pub async fn delete(pool: &PgPool, host_id: Uuid, id: Uuid) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    // The event row first, as every writer locks it before its guests (no deadlock);
+    // its lock keeps new guests out until the deletion commits.
+    let found: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM events WHERE id = $1 AND host_id = $2 FOR UPDATE")
+            .bind(id)
+            .bind(host_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    found.ok_or_else(not_found)?;
+    let guests: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM guests WHERE event_id = $1")
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
     let deleted = sqlx::query("DELETE FROM events WHERE id = $1 AND host_id = $2")
         .bind(id)
         .bind(host_id)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
-    if deleted == 1 {
-        Ok(())
-    } else {
-        Err(not_found())
+    if deleted != 1 {
+        return Err(not_found());
     }
+    // The engine forgets the event's guests too.
+    crate::outbox::forget_guests(&mut tx, &guests).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Guests of each of the host's events that have any: (event id, guests, guests who
 /// answered "attending").
 pub async fn guest_counts(pool: &PgPool, host_id: Uuid) -> Result<Vec<(Uuid, i64, i64)>, AppError> {
     Ok(sqlx::query_as(
-        "SELECT g.event_id, count(*), count(r.id) FILTER (WHERE r.response = 'attending')
+        "SELECT g.event_id, count(*),
+                count(r.id) FILTER (WHERE r.response = 'attending' AND r.status = 'confirmed')
            FROM guests g LEFT JOIN rsvps r ON r.guest_id = g.id
           WHERE g.host_id = $1
           GROUP BY g.event_id",

@@ -17,6 +17,7 @@ pub struct ValidEvent {
     pub capacity: Option<i32>,
     pub rsvp_deadline: Option<DateTime<Utc>>,
     pub default_max_plus_ones: i32,
+    pub fraud_policy: crate::fraud::policy::FraudPolicy,
 }
 
 fn text(field: &str, value: &str, max: usize, required: bool) -> Result<String, AppError> {
@@ -158,6 +159,7 @@ pub fn create(input: &CreateEvent) -> Result<ValidEvent, AppError> {
             .map(plus_ones)
             .transpose()?
             .unwrap_or(0),
+        fraud_policy: input.fraud_policy.unwrap_or_default(),
     };
     deadline_before_event(&valid)?;
     Ok(valid)
@@ -203,6 +205,10 @@ pub fn update(current: &Event, input: &UpdateEvent) -> Result<ValidEvent, AppErr
         default_max_plus_ones: match input.default_max_plus_ones {
             Some(v) => plus_ones(v)?,
             None => current.default_max_plus_ones,
+        },
+        fraud_policy: match input.fraud_policy {
+            Some(change) => current.fraud_policy.with(change),
+            None => current.fraud_policy,
         },
     };
     deadline_before_event(&valid)?;

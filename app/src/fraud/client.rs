@@ -92,3 +92,71 @@ mod tests {
         assert_eq!(band_of(99), None);
     }
 }
+
+/// How long a host's trust decision waits for the engine.
+const TRUST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Tells the engine a host approved `device_key` for a guest; 503 `unavailable` when
+/// the engine cannot take it now (nothing changed: the host may try again).
+pub async fn approve_device(
+    state: &AppState,
+    request: proto::fraud::v1::ApproveDeviceRequest,
+) -> Result<(), crate::error::AppError> {
+    let mut call = tonic::Request::new(request);
+    call.set_timeout(TRUST_DEADLINE);
+    engine_answer(
+        tokio::time::timeout(TRUST_DEADLINE, state.fraud.clone().approve_device(call)).await,
+        "approving a device",
+    )
+}
+
+/// Tells the engine to forget what it learned about a guest (`forget`: also drop the
+/// guest from its device indexes); 503 `unavailable` when it cannot take it now.
+pub async fn reset_guest(
+    state: &AppState,
+    guest_id: uuid::Uuid,
+    forget: bool,
+) -> Result<(), crate::error::AppError> {
+    let mut call = tonic::Request::new(proto::fraud::v1::ResetGuestRequest {
+        guest_id: guest_id.to_string(),
+        forget,
+    });
+    call.set_timeout(TRUST_DEADLINE);
+    engine_answer(
+        tokio::time::timeout(TRUST_DEADLINE, state.fraud.clone().reset_guest(call)).await,
+        "resetting a guest",
+    )
+}
+
+/// The outcome of a trust call: done, or 503 (engine slow, down or failing).
+fn engine_answer<T>(
+    answer: Result<Result<tonic::Response<T>, tonic::Status>, tokio::time::error::Elapsed>,
+    what: &str,
+) -> Result<(), crate::error::AppError> {
+    match answer {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(status)) if status.code() == tonic::Code::InvalidArgument => {
+            tracing::warn!(
+                what,
+                message = status.message(),
+                "the engine refused a trust change"
+            );
+            Err(crate::error::AppError::bad_request(
+                "invalid_device",
+                "the fraud engine does not know this device",
+            ))
+        }
+        Ok(Err(status)) => {
+            tracing::warn!(what, code = ?status.code(), "the engine could not take a trust change");
+            Err(crate::error::AppError::Unavailable {
+                retry_after_secs: 5,
+            })
+        }
+        Err(_) => {
+            tracing::warn!(what, "the engine did not answer a trust change in time");
+            Err(crate::error::AppError::Unavailable {
+                retry_after_secs: 5,
+            })
+        }
+    }
+}

@@ -1,14 +1,19 @@
 //! Fraud scores as the application sees them: the band of a score and what hosts call
 //! it, and the verdict given on an RSVP.
 //!
-//! - [`client`]: the synchronous `Score` call of an RSVP, with its fail-open deadline.
+//! - [`client`]: the synchronous `Score` call of an RSVP, with its deadline, and the
+//!   host's trust decisions sent to the engine.
+//! - [`policy`]: each event's fraud policy and what it decides for an answer.
 //! - [`scores`]: the consumer of `fraud.scored`, which stores the engine's asynchronous
 //!   scores on the access log (and on answers that could not be scored in time).
+//! - [`devices`]: keyed device hashes, a guest's devices and the host's trust decisions.
 
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 pub mod client;
+pub mod devices;
+pub mod policy;
 #[cfg(feature = "ssr")]
 pub mod scores;
 

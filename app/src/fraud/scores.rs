@@ -32,15 +32,22 @@ pub enum StoreError {
 
 /// Stores one score; `Ok(false)` when its access attempt no longer exists (its guest or
 /// event was deleted), which is not an error.
+///
+/// When the attempt stands for an answer recorded unscored, the answer takes the score
+/// and the event's policy decides what the score means now: a block score holds a
+/// confirmed answer for review (unless the event only watches); an answer held because
+/// the engine was unavailable is confirmed when its score does not block and the event
+/// has room. A low-risk answer from a device makes it the guest's trusted device.
 pub async fn store(pool: &PgPool, scored: &FraudScored) -> Result<bool, StoreError> {
     let band = crate::fraud::RiskBand::parse(&scored.risk)
         .ok_or_else(|| StoreError::Poison(format!("unknown risk band {:?}", scored.risk)))?;
     let score = i32::try_from(scored.score.min(100)).unwrap_or(100);
     let mut tx = pool.begin().await?;
-    let updated = sqlx::query(
+    let attempt: Option<(String, Option<String>)> = sqlx::query_as(
         "UPDATE access_attempts
          SET risk_score = $2, risk = $3, reasons = $4, flagged = $5, scored_at = $6
-         WHERE id = $1",
+         WHERE id = $1
+         RETURNING kind, device_key",
     )
     .bind(scored.access_log_id)
     .bind(score)
@@ -48,21 +55,154 @@ pub async fn store(pool: &PgPool, scored: &FraudScored) -> Result<bool, StoreErr
     .bind(&scored.reasons)
     .bind(scored.flagged)
     .bind(scored.scored_at)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    // An answer recorded unscored takes the score of the attempt it was recorded as.
-    sqlx::query(
-        "UPDATE rsvps SET risk_score = $2, risk = $3
-         WHERE access_attempt_id = $1 AND risk_score IS NULL",
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((kind, device)) = attempt else {
+        tx.commit().await?;
+        return Ok(false);
+    };
+    if kind == "rsvp" {
+        answer_scored(&mut tx, scored, band, score).await?;
+        if band == crate::fraud::RiskBand::Low {
+            if let Some(device) = device {
+                crate::rsvps::store::trust_device(&mut tx, scored.guest_id, &device).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The answer an asynchronously scored attempt stands for (if it was recorded unscored)
+/// takes its score, and its status follows the event's policy.
+async fn answer_scored(
+    tx: &mut sqlx::PgConnection,
+    scored: &FraudScored,
+    band: crate::fraud::RiskBand,
+    score: i32,
+) -> Result<(), sqlx::Error> {
+    use crate::fraud::policy::{held, AnswerStatus};
+    #[derive(sqlx::FromRow)]
+    struct Answer {
+        id: uuid::Uuid,
+        status: String,
+        held_reason: Option<String>,
+        response: String,
+        plus_ones: i32,
+        shadow: bool,
+        capacity: Option<i32>,
+    }
+    // The event row first (the order every answer takes), then the answer.
+    sqlx::query("SELECT 1 FROM events WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(scored.event_id)
+        .execute(&mut *tx)
+        .await?;
+    let answer: Option<Answer> = sqlx::query_as(
+        "SELECT r.id, r.status, r.held_reason, r.response, r.plus_ones,
+                e.fraud_shadow AS shadow, e.capacity
+         FROM rsvps r JOIN events e ON e.id = r.event_id
+         WHERE r.access_attempt_id = $1 AND r.risk_score IS NULL
+         FOR UPDATE OF r",
     )
     .bind(scored.access_log_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(answer) = answer else {
+        return Ok(());
+    };
+    let blocks = band == crate::fraud::RiskBand::Block && !answer.shadow;
+    let status = AnswerStatus::parse(&answer.status).unwrap_or(AnswerStatus::Confirmed);
+    let held_for_outage = answer.held_reason.as_deref() == Some(held::ENGINE_UNAVAILABLE);
+    let (new_status, reason) = match (status, blocks) {
+        (AnswerStatus::Confirmed, true) => (AnswerStatus::Held, Some(held::BLOCKED_AFTER_OUTAGE)),
+        (AnswerStatus::Held, true) if held_for_outage => {
+            (AnswerStatus::Held, Some(held::BLOCKED_AFTER_OUTAGE))
+        }
+        (AnswerStatus::Held, false) if held_for_outage => {
+            let room = match (answer.capacity, answer.response.as_str()) {
+                (Some(capacity), "attending") => {
+                    let taken =
+                        crate::rsvps::store::places_taken(tx, scored.event_id, scored.guest_id)
+                            .await?;
+                    taken + 1 + i64::from(answer.plus_ones) <= i64::from(capacity)
+                }
+                _ => true,
+            };
+            if room {
+                (AnswerStatus::Confirmed, None)
+            } else {
+                (AnswerStatus::Held, Some(held::EVENT_FULL))
+            }
+        }
+        (status, _) => (status, answer.held_reason.as_deref().and_then(known_reason)),
+    };
+    sqlx::query(
+        "UPDATE rsvps SET risk_score = $2, risk = $3, status = $4, held_reason = $5
+         WHERE id = $1",
+    )
+    .bind(answer.id)
     .bind(score)
     .bind(band.as_str())
+    .bind(new_status.as_str())
+    .bind(reason)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
-    Ok(updated == 1)
+    let newly = |wanted: AnswerStatus| {
+        new_status == wanted && (status != wanted || reason != answer.held_reason.as_deref())
+    };
+    if newly(AnswerStatus::Held) {
+        let event = proto::events::RsvpHeld {
+            rsvp_id: answer.id,
+            event_id: scored.event_id,
+            guest_id: scored.guest_id,
+            access_log_id: scored.access_log_id,
+            reason: reason.unwrap_or(held::BLOCKED_AFTER_OUTAGE).to_owned(),
+            held_at: chrono::Utc::now(),
+        };
+        crate::outbox::enqueue(
+            tx,
+            uuid::Uuid::new_v4(),
+            proto::events::RSVP_HELD,
+            &event,
+            None,
+        )
+        .await?;
+        tracing::warn!(rsvp_id = %answer.id, reason = ?reason, "answer held for the host's review");
+    } else if newly(AnswerStatus::Confirmed) {
+        let event = proto::events::RsvpConfirmed {
+            rsvp_id: answer.id,
+            event_id: scored.event_id,
+            guest_id: scored.guest_id,
+            token_id: scored.token_id,
+            access_log_id: scored.access_log_id,
+            response: answer.response.clone(),
+            plus_ones: answer.plus_ones,
+            risk_score: Some(scored.score),
+            risk: Some(band.as_str().to_owned()),
+            confirmed_at: chrono::Utc::now(),
+        };
+        crate::outbox::enqueue(
+            tx,
+            uuid::Uuid::new_v4(),
+            proto::events::RSVP_CONFIRMED,
+            &event,
+            None,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A stored held reason as one of the known ones.
+fn known_reason(reason: &str) -> Option<&'static str> {
+    use crate::fraud::policy::held;
+    [
+        held::ENGINE_UNAVAILABLE,
+        held::BLOCKED_AFTER_OUTAGE,
+        held::EVENT_FULL,
+    ]
+    .into_iter()
+    .find(|known| *known == reason)
 }
 
 /// Consumes `fraud.scored` until `stop` is cancelled, re-opening the consumer whenever

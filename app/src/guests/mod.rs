@@ -26,8 +26,10 @@ pub enum GuestStatus {
     Attending,
     Declined,
     Maybe,
-    /// No answer yet.
+    /// No answer yet (or the host rejected the answer).
     Pending,
+    /// An answer held for the host's review: it does not count yet.
+    Held,
 }
 
 impl GuestStatus {
@@ -38,6 +40,7 @@ impl GuestStatus {
             Self::Declined => "declined",
             Self::Maybe => "maybe",
             Self::Pending => "pending",
+            Self::Held => "held",
         }
     }
 
@@ -48,6 +51,7 @@ impl GuestStatus {
             "declined" => Some(Self::Declined),
             "maybe" => Some(Self::Maybe),
             "pending" => Some(Self::Pending),
+            "held" => Some(Self::Held),
             _ => None,
         }
     }
@@ -73,6 +77,14 @@ pub struct Guest {
     /// Fraud band of the answer (`low`, `medium`, `high`), `null` until it is scored
     /// (no answer yet, or the engine was unavailable and the answer waits for its score).
     pub risk: Option<crate::fraud::RiskBand>,
+    /// Why the answer is held, when `status` is `held`: `engine_unavailable`,
+    /// `blocked_after_outage`, `event_full`.
+    pub held_reason: Option<String>,
+    /// How many devices opened the guest's link since the host last reset its checks.
+    pub devices: i64,
+    /// Two or more devices opened the link and none is trusted: somebody else may have
+    /// it (review the guest's devices).
+    pub device_conflict: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -98,6 +110,8 @@ pub struct GuestCounts {
     pub declined: i64,
     pub maybe: i64,
     pub pending: i64,
+    /// Answers held for review (not counted as attending).
+    pub held: i64,
     /// Plus-ones of attending guests.
     pub plus_ones: i64,
 }

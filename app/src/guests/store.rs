@@ -20,6 +20,9 @@ struct GuestRow {
     note: String,
     responded_at: Option<DateTime<Utc>>,
     risk: Option<String>,
+    held_reason: Option<String>,
+    devices: i64,
+    trusted: bool,
     created_at: DateTime<Utc>,
 }
 
@@ -38,6 +41,9 @@ impl From<GuestRow> for Guest {
             note: row.note,
             responded_at: row.responded_at,
             risk: row.risk.as_deref().and_then(crate::fraud::RiskBand::parse),
+            held_reason: row.held_reason,
+            devices: row.devices,
+            device_conflict: row.devices >= 2 && !row.trusted,
             created_at: row.created_at,
         }
     }
@@ -45,8 +51,17 @@ impl From<GuestRow> for Guest {
 
 const SELECT: &str = "SELECT g.id, g.event_id, g.name, g.email, g.phone, g.max_plus_ones,
         COALESCE(g.max_plus_ones, e.default_max_plus_ones) AS allowed_plus_ones,
-        COALESCE(r.response, 'pending') AS status, COALESCE(r.plus_ones, 0) AS plus_ones,
-        COALESCE(r.note, '') AS note, r.updated_at AS responded_at, r.risk, g.created_at
+        CASE WHEN r.status = 'held' THEN 'held'
+             WHEN r.status = 'confirmed' THEN r.response
+             ELSE 'pending' END AS status,
+        COALESCE(r.plus_ones, 0) AS plus_ones,
+        COALESCE(r.note, '') AS note, r.updated_at AS responded_at, r.risk, r.held_reason,
+        (SELECT count(DISTINCT a.device_key) FROM access_attempts a
+          WHERE a.guest_id = g.id AND a.device_key IS NOT NULL
+            AND a.accessed_at > COALESCE(g.baseline_reset_at, '-infinity'::timestamptz))
+            AS devices,
+        g.trusted_device_key IS NOT NULL AS trusted,
+        g.created_at
     FROM guests g
     JOIN events e ON e.id = g.event_id
     LEFT JOIN rsvps r ON r.guest_id = g.id";
@@ -195,6 +210,7 @@ pub async fn list(
             GuestStatus::Declined => counts.declined += 1,
             GuestStatus::Maybe => counts.maybe += 1,
             GuestStatus::Pending => counts.pending += 1,
+            GuestStatus::Held => counts.held += 1,
         }
     }
     let needle = search
@@ -250,17 +266,20 @@ pub async fn delete(
     event_id: Uuid,
     guest_id: Uuid,
 ) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
     let deleted =
         sqlx::query("DELETE FROM guests WHERE host_id = $1 AND event_id = $2 AND id = $3")
             .bind(host_id)
             .bind(event_id)
             .bind(guest_id)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
-    if deleted == 1 {
-        Ok(())
-    } else {
-        Err(not_found())
+    if deleted != 1 {
+        return Err(not_found());
     }
+    // The engine forgets the guest too (baselines, device and origin indexes).
+    crate::outbox::forget_guests(&mut tx, &[guest_id]).await?;
+    tx.commit().await?;
+    Ok(())
 }

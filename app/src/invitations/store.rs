@@ -74,14 +74,28 @@ pub async fn insert_rotating(
     .fetch_optional(&mut *tx)
     .await?;
     guest.ok_or_else(crate::guests::store::not_found)?;
-    sqlx::query(
+    let rotated = sqlx::query(
         "UPDATE invitations SET revoked_at = now()
          WHERE guest_id = $1 AND host_id = $2 AND revoked_at IS NULL",
     )
     .bind(guest_id)
     .bind(host_id)
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if rotated > 0 {
+        crate::review::store::audit(
+            &mut tx,
+            crate::review::store::Subject {
+                host_id,
+                event_id,
+                guest_id,
+            },
+            crate::review::AuditAction::LinkRotated,
+            "a new link replaced the guest's earlier one, which stopped working",
+        )
+        .await?;
+    }
     sqlx::query(
         "INSERT INTO invitations (id, guest_id, event_id, host_id, token_hash, key_id, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",

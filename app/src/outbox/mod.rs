@@ -35,6 +35,29 @@ pub async fn enqueue(
     Ok(())
 }
 
+/// Asks the fraud engine to forget these guests (their data is being deleted), in the
+/// caller's transaction; nothing is queued for no guests.
+pub async fn forget_guests(conn: &mut PgConnection, guest_ids: &[Uuid]) -> Result<(), sqlx::Error> {
+    if guest_ids.is_empty() {
+        return Ok(());
+    }
+    // Large events go in slices, to keep each message well under NATS's payload limit.
+    for slice in guest_ids.chunks(5_000) {
+        let forgotten = proto::events::GuestForgotten {
+            guest_ids: slice.to_vec(),
+        };
+        enqueue(
+            &mut *conn,
+            Uuid::new_v4(),
+            proto::events::GUEST_FORGOTTEN,
+            &forgotten,
+            None,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Replaces a waiting event's payload and makes it due at once; `false` when the event
 /// was already published (or does not exist).
 pub async fn replace_and_release(

@@ -78,7 +78,8 @@ pub struct RsvpRequest {
     pub access_log_id: Option<Uuid>,
 }
 
-/// A stored answer.
+/// A stored answer, as its guest sees it (no fraud score, band or reason: guests never
+/// learn them).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RsvpView {
@@ -86,22 +87,42 @@ pub struct RsvpView {
     pub response: RsvpResponse,
     pub plus_ones: i32,
     pub note: String,
-    /// Fraud score 0–100, when the fraud engine answered in time.
-    pub risk_score: Option<i32>,
+    /// `confirmed`, or `held` while the host reviews it (it does not count yet), or
+    /// `rejected` by the host (answer again).
+    pub status: crate::fraud::policy::AnswerStatus,
     pub updated_at: DateTime<Utc>,
 }
 
-/// Answer of `POST /api/v1/rsvp/{token}`.
+/// What a guest learns of their answer: it is recorded (confirmed or held for review).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct RsvpOutcome {
+pub struct RsvpReceipt {
+    pub rsvp: RsvpView,
+}
+
+/// What the event's host (with their API key or session) learns of an answer submitted
+/// on a guest's behalf: the receipt and the whole fraud decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RsvpDecision {
     pub rsvp: RsvpView,
     /// The fraud check: `used` is `false` when the engine did not answer in time and the
     /// answer was recorded unscored (it is scored later).
     pub fraud: crate::fraud::FraudVerdict,
-    /// Always `false` here: a blocked answer is a 403 `{blocked: true, fraud}` and
-    /// records nothing.
-    pub blocked: bool,
+    /// The policy that decided, e.g. `standard`, `strict · shadow`,
+    /// `engine unavailable: hold`.
+    pub policy: String,
+}
+
+/// Answer of `POST /api/v1/rsvp/{token}`: a guest's receipt, or the host's decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum RsvpAnswer {
+    /// The event's host calling with their credentials.
+    Host(RsvpDecision),
+    /// Anyone else (the guest).
+    Guest(RsvpReceipt),
 }
 
 #[cfg(test)]

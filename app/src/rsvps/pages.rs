@@ -12,6 +12,7 @@
 //! (which the form needs to post without wasm); the page never shows it as text.
 
 use super::{describe_answer, server_fns::SubmitRsvp, RsvpResponse, RsvpView, NOTE_MAX_CHARS};
+use crate::fraud::policy::AnswerStatus;
 use crate::{
     access::{server_fns::open_invitation, OpenedInvitation},
     error::AppError,
@@ -120,6 +121,13 @@ fn Invitation(opened: OpenedInvitation, token: String) -> impl IntoView {
                 <h2 class="text-lg font-semibold">"Your answer"</h2>
                 <p class="mt-1" data-testid="current-response">
                     {move || match current.get() {
+                        Some(rsvp) if rsvp.status == AnswerStatus::Held => format!(
+                            "Your answer: {} (your host will confirm it).",
+                            describe_answer(rsvp.response, rsvp.plus_ones)
+                        ),
+                        Some(rsvp) if rsvp.status == AnswerStatus::Rejected => {
+                            "Your host could not accept your last answer; you can answer again.".to_owned()
+                        }
                         Some(rsvp) => {
                             format!("Your answer: {}.", describe_answer(rsvp.response, rsvp.plus_ones))
                         }
@@ -137,10 +145,17 @@ fn Invitation(opened: OpenedInvitation, token: String) -> impl IntoView {
                                     role="status"
                                     data-testid="rsvp-confirmation"
                                 >
-                                    {format!(
-                                        "Thanks — your answer is saved: {}",
-                                        describe_answer(rsvp.response, rsvp.plus_ones),
-                                    )}
+                                    {if rsvp.status == AnswerStatus::Held {
+                                        format!(
+                                            "Thanks — we received your answer: {}. Your host will confirm it.",
+                                            describe_answer(rsvp.response, rsvp.plus_ones),
+                                        )
+                                    } else {
+                                        format!(
+                                            "Thanks — your answer is saved: {}",
+                                            describe_answer(rsvp.response, rsvp.plus_ones),
+                                        )
+                                    }}
                                 </p>
                             }
                         })

@@ -1,6 +1,8 @@
 //! REST transport of answers (public, for guests): `POST /api/v1/rsvp/{token}`.
 
-use super::{store, RsvpOutcome, RsvpRequest, RsvpResponse, NOTE_MAX_CHARS};
+use super::{
+    store, RsvpAnswer, RsvpDecision, RsvpReceipt, RsvpRequest, RsvpResponse, NOTE_MAX_CHARS,
+};
 use crate::{
     access::{
         self,
@@ -8,7 +10,7 @@ use crate::{
     },
     edge::client::ClientIp,
     error::AppError,
-    fraud,
+    fraud::{self, policy::Decision},
     invitations::resolve,
     rest::{ApiPath, JsonBody},
     state::AppState,
@@ -81,65 +83,167 @@ pub fn validate(
     })
 }
 
-/// Checks a guest's answer with the fraud engine and stores it through their token.
-/// Shared by the REST route and the page.
+/// An answer the fraud check let through, recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    pub rsvp: super::RsvpView,
+    /// Whether it is the guest's first answer.
+    pub created: bool,
+    /// The fraud check (only ever shown to the event's host).
+    pub verdict: crate::fraud::FraudVerdict,
+    /// The policy that decided.
+    pub policy: String,
+    /// Whether the caller is the event's host (who may see the verdict).
+    pub for_host: bool,
+}
+
+/// Checks a guest's answer with the fraud engine and stores it through their token, as
+/// the event's policy decides (`fraud::policy`). Shared by the REST route and the page.
 ///
-/// parse → resolve the link → validate → score (deadline, fail open) → a block score
-/// records the refused attempt and answers 403; any other outcome stores the answer,
-/// its attempt and its events in one transaction.
+/// parse → resolve the link → validate → score (deadline) → decide: record (confirmed
+/// or held, with its attempt and events, in one transaction), or refuse — a block score
+/// ([`AppError::Refused`], the refused attempt recorded) or an unavailable engine when
+/// the event refuses such answers ([`AppError::TryAgainLater`]). The refusal carries
+/// the verdict only when `caller` (a signed-in host, if any) is the event's host.
 pub async fn submit_answer(
     state: &AppState,
     token: &str,
     request: &RsvpRequest,
     facts: &access::store::RequestFacts,
-) -> Result<(RsvpOutcome, bool), AppError> {
+    caller: Option<uuid::Uuid>,
+) -> Result<Recorded, AppError> {
     let invitation = resolve::live_invitation(state, token).await?;
-    let guest = access::store::guest(&state.pool, &invitation).await?;
+    let for_host = caller == Some(invitation.host_id);
+    let (guest, event) = access::store::guest_for_answer(&state.pool, &invitation).await?;
     let valid = validate(request, guest.max_plus_ones)?;
     let signals = match request.access_log_id {
         Some(opening) => access::store::signals_of(&state.pool, &invitation, opening).await?,
         None => Default::default(),
     };
-    let attempt = NewAttempt::now(AttemptKind::Rsvp, &invitation, facts, signals);
+    let attempt = NewAttempt::now(AttemptKind::Rsvp, &invitation, facts, signals, event);
     let verdict = fraud::client::score(state, attempt.score_request()).await;
-    if verdict.blocks() {
-        access::store::record_blocked(&state.pool, &attempt, &verdict).await?;
-        tracing::warn!(access_log_id = %attempt.id, score = ?verdict.score, "answer blocked");
-        return Err(AppError::Blocked { fraud: verdict });
-    }
-    let (rsvp, created) = store::submit(&state.pool, &attempt, &valid, &verdict).await?;
-    state.outbox_wake.notify_one();
-    tracing::info!(rsvp_id = %rsvp.id, response = rsvp.response.as_str(), scored = verdict.used, "answer recorded");
-    Ok((
-        RsvpOutcome {
-            rsvp,
-            fraud: verdict,
-            blocked: false,
+    let policy = if verdict.used {
+        event.policy.describe()
+    } else {
+        event.policy.describe_unavailable()
+    };
+    let filing = match event.policy.decide(verdict.used, verdict.blocks()) {
+        Decision::Record {
+            status,
+            held_reason,
+        } => store::Filing {
+            status,
+            held_reason,
+            policy: &policy,
         },
+        Decision::RefuseBlocked => {
+            access::store::record_refused(&state.pool, &attempt, &verdict, &policy).await?;
+            tracing::warn!(access_log_id = %attempt.id, score = ?verdict.score, "answer refused for its score");
+            return Err(AppError::Refused {
+                fraud: for_host.then(|| Box::new(verdict)),
+            });
+        }
+        Decision::RefuseUnavailable => {
+            access::store::record_refused(&state.pool, &attempt, &verdict, &policy).await?;
+            tracing::warn!(access_log_id = %attempt.id, "answer refused: scoring unavailable and the event refuses");
+            return Err(AppError::TryAgainLater);
+        }
+    };
+    let (rsvp, created) = store::submit(&state.pool, &attempt, &valid, &verdict, filing).await?;
+    state.outbox_wake.notify_one();
+    tracing::info!(
+        rsvp_id = %rsvp.id,
+        response = rsvp.response.as_str(),
+        status = rsvp.status.as_str(),
+        scored = verdict.used,
+        "answer recorded"
+    );
+    Ok(Recorded {
+        rsvp,
         created,
-    ))
+        verdict,
+        policy,
+        for_host,
+    })
 }
 
-#[utoipa::path(post, path = "/api/v1/rsvp/{token}", tag = "guest-side", summary = "Answer an invitation", description = "The first answer is 201, a change 200. The guest can change the answer until the RSVP deadline. Two simultaneous answers for one link never make two RSVPs; capacity is enforced. Every answer is scored by the fraud engine within 250 ms: a score in the block band is refused with 403 `{blocked: true, fraud}` (nothing recorded, the link stays active); when the engine is slow or down the answer is recorded unscored (`fraud.used: false`) and scored later.", params(("token" = String, Path, description = "The guest's token")), request_body = super::RsvpRequest, responses((status = 201, description = "Recorded", body = super::RsvpOutcome), (status = 200, description = "Changed", body = super::RsvpOutcome), (status = 400, description = "Malformed token or body", body = crate::api_docs::openapi::ErrorBody), (status = 403, description = "Refused for its fraud score (`rsvp_blocked`): `{error, blocked: true, fraud}`", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "Unknown token or bad signature", body = crate::api_docs::openapi::ErrorBody), (status = 409, description = "Answers are closed (`rsvp_closed`) or the event is full (`event_full`)", body = crate::api_docs::openapi::ErrorBody), (status = 410, description = "Revoked or expired link", body = crate::api_docs::openapi::ErrorBody), (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody), (status = 429, description = "Too many requests", body = crate::api_docs::openapi::ErrorBody)))]
+/// The host a request is signed in as (their API key, or their session from our own
+/// pages), if any: the event's own host is shown an answer's fraud decision.
+async fn signed_in_host(
+    state: &AppState,
+    method: &axum::http::Method,
+    headers: &HeaderMap,
+) -> Option<uuid::Uuid> {
+    let host = crate::hosts::auth::authenticate(headers, state)
+        .await
+        .ok()?;
+    let proven = host.method == crate::hosts::auth::AuthMethod::ApiKey
+        || crate::hosts::auth::require_same_origin(method, headers, state.settings.public_origin())
+            .is_ok();
+    proven.then_some(host.id)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/rsvp/{token}",
+    tag = "guest-side",
+    summary = "Answer an invitation",
+    description = "The first answer is 201, a change 200. The guest can change the answer \
+        until the RSVP deadline. Two simultaneous answers for one link never make two \
+        RSVPs; capacity counts confirmed answers. Every answer is scored by the fraud \
+        engine within 250 ms and decided by the event's `fraud_policy`: recorded as \
+        `confirmed`, or `held` for the host's review (it does not count yet); refused with \
+        403 `rsvp_refused` (nothing recorded, the link stays active); or, when the engine \
+        is unavailable and the event refuses such answers, 503 `try_again_later`. \
+        A guest learns only that (`RsvpReceipt`, and a neutral refusal); the event's \
+        host, calling with their API key or session, also gets the whole decision \
+        (`RsvpDecision`: score, band, reasons, policy), and a refusal's `fraud`.",
+    params(("token" = String, Path, description = "The guest's token")),
+    request_body = super::RsvpRequest,
+    responses(
+        (status = 201, description = "Recorded: a guest's receipt, or the host's decision", body = super::RsvpAnswer),
+        (status = 200, description = "Changed: a guest's receipt, or the host's decision", body = super::RsvpAnswer),
+        (status = 400, description = "Malformed token or body", body = crate::api_docs::openapi::ErrorBody),
+        (status = 403, description = "Refused (`rsvp_refused`): \"please contact your host\"; the event's host also gets `{blocked: true, fraud}`", body = crate::api_docs::openapi::ErrorBody),
+        (status = 404, description = "Unknown token or bad signature", body = crate::api_docs::openapi::ErrorBody),
+        (status = 409, description = "Answers are closed (`rsvp_closed`) or the event is full (`event_full`)", body = crate::api_docs::openapi::ErrorBody),
+        (status = 410, description = "Revoked or expired link", body = crate::api_docs::openapi::ErrorBody),
+        (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody),
+        (status = 429, description = "Too many requests", body = crate::api_docs::openapi::ErrorBody),
+        (status = 503, description = "The answer could not be checked now and the event refuses unchecked answers (`try_again_later`); see `Retry-After`", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `POST /api/v1/rsvp/{token} {response, plus_ones, note?, access_log_id?}` → 201 (first
-/// answer) or 200 (changed answer) with `{rsvp: {..., risk_score}, fraud, blocked}`, or
-/// 403 `{error, blocked: true, fraud}`.
+/// answer) or 200 (changed answer) with a receipt (guests) or the decision (the host).
 pub(crate) async fn submit(
     State(state): State<AppState>,
     client: ClientIp,
+    method: axum::http::Method,
     headers: HeaderMap,
     ApiPath(token): ApiPath<String>,
     JsonBody(request): JsonBody<RsvpRequest>,
-) -> Result<(StatusCode, Json<RsvpOutcome>), AppError> {
+) -> Result<(StatusCode, Json<RsvpAnswer>), AppError> {
     access::rest::limit(&state, client).await?;
     let facts = access::rest::facts(client, &headers);
-    let (outcome, created) = submit_answer(&state, &token, &request, &facts).await?;
-    let status = if created {
+    let caller = signed_in_host(&state, &method, &headers).await;
+    let recorded = submit_answer(&state, &token, &request, &facts, caller).await?;
+    let status = if recorded.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(outcome)))
+    let answer = if recorded.for_host {
+        RsvpAnswer::Host(RsvpDecision {
+            rsvp: recorded.rsvp,
+            fraud: recorded.verdict,
+            policy: recorded.policy,
+        })
+    } else {
+        RsvpAnswer::Guest(RsvpReceipt {
+            rsvp: recorded.rsvp,
+        })
+    };
+    Ok((status, Json(answer)))
 }
 
 #[cfg(test)]

@@ -38,11 +38,9 @@ pub async fn submit_rsvp(
             access_log_id: access_log_id.and_then(|id| id.trim().parse().ok()),
         };
         let facts = crate::access::rest::facts(client, &parts.headers);
-        let (outcome, _) = submit_answer(&state, &token, &request, &facts).await?;
-        Ok::<_, AppError>(RsvpView {
-            risk_score: None,
-            ..outcome.rsvp
-        })
+        // The guest's page never shows a verdict, whoever is signed in.
+        let recorded = submit_answer(&state, &token, &request, &facts, None).await?;
+        Ok::<_, AppError>(recorded.rsvp)
     }
     .await;
     match &saved {

@@ -1,17 +1,21 @@
 //! PostgreSQL storage of answers. Submitting locks the event row, so capacity checks and
 //! the one-answer-per-guest rule hold under concurrent submissions, and writes the
-//! answer's events to the outbox in the same transaction.
+//! answer's events to the outbox in the same transaction. Only confirmed answers count
+//! towards capacity; a held one waits for the host (or for its score).
 
 use super::{RsvpResponse, RsvpView};
 use crate::{
     access::{self, store::NewAttempt},
     error::AppError,
-    fraud::{FraudVerdict, RiskBand},
+    fraud::{
+        policy::{held, AnswerStatus},
+        FraudVerdict, RiskBand,
+    },
     outbox,
 };
 use chrono::{DateTime, Utc};
-use proto::events::{RsvpConfirmed, ACCESS_ATTEMPTED, RSVP_CONFIRMED};
-use sqlx::PgPool;
+use proto::events::{RsvpConfirmed, RsvpHeld, ACCESS_ATTEMPTED, RSVP_CONFIRMED, RSVP_HELD};
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 /// A validated answer, ready to store.
@@ -22,13 +26,22 @@ pub struct ValidRsvp {
     pub note: String,
 }
 
+/// How an answer is to be stored: its status (and why, when held) and the policy that
+/// decided it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Filing<'a> {
+    pub status: AnswerStatus,
+    pub held_reason: Option<&'static str>,
+    pub policy: &'a str,
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     id: Uuid,
     response: String,
     plus_ones: i32,
     note: String,
-    risk_score: Option<i32>,
+    status: String,
     updated_at: DateTime<Utc>,
 }
 
@@ -47,7 +60,7 @@ impl From<Row> for RsvpView {
             response: RsvpResponse::parse(&row.response).unwrap_or(RsvpResponse::Maybe),
             plus_ones: row.plus_ones,
             note: row.note,
-            risk_score: row.risk_score,
+            status: AnswerStatus::parse(&row.status).unwrap_or(AnswerStatus::Confirmed),
             updated_at: row.updated_at,
         }
     }
@@ -56,7 +69,7 @@ impl From<Row> for RsvpView {
 /// The guest's current answer.
 pub async fn current(pool: &PgPool, guest_id: Uuid) -> Result<Option<RsvpView>, AppError> {
     let row: Option<Row> = sqlx::query_as(
-        "SELECT id, response, plus_ones, note, risk_score, updated_at FROM rsvps WHERE guest_id = $1",
+        "SELECT id, response, plus_ones, note, status, updated_at FROM rsvps WHERE guest_id = $1",
     )
     .bind(guest_id)
     .fetch_optional(pool)
@@ -64,15 +77,44 @@ pub async fn current(pool: &PgPool, guest_id: Uuid) -> Result<Option<RsvpView>, 
     Ok(row.map(RsvpView::from))
 }
 
-/// Stores (or replaces) the guest's answer with its fraud verdict, in one transaction
-/// with the attempt it was scored as, its `rsvp.confirmed` event and, when it could not
-/// be scored in time, the `access.attempted` event that scores it later. `true` in the
-/// pair when it is the guest's first answer.
+/// Places taken at an event by confirmed "attending" answers of guests other than
+/// `except` (the caller holds the event's row lock).
+pub async fn places_taken(
+    conn: &mut PgConnection,
+    event_id: Uuid,
+    except: Uuid,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COALESCE(SUM(1 + plus_ones), 0) FROM rsvps
+         WHERE event_id = $1 AND response = 'attending' AND status = 'confirmed'
+           AND guest_id <> $2",
+    )
+    .bind(event_id)
+    .bind(except)
+    .fetch_one(conn)
+    .await
+}
+
+/// The answer of a full event, saying how many places are left.
+pub fn event_full(capacity: i32, taken: i64) -> AppError {
+    let left = (i64::from(capacity) - taken).max(0);
+    AppError::conflict(
+        "event_full",
+        format!("the event is full: {left} place(s) left, including you"),
+    )
+}
+
+/// Stores (or replaces) the guest's answer with its fraud verdict and `filing`, in one
+/// transaction with the attempt it was scored as, its `rsvp.confirmed` or `rsvp.held`
+/// event and, when it could not be scored in time, the `access.attempted` event that
+/// scores it later. A low-risk answer from a device makes that device the guest's
+/// trusted one. `true` in the pair when it is the guest's first answer.
 pub async fn submit(
     pool: &PgPool,
     attempt: &NewAttempt<'_>,
     rsvp: &ValidRsvp,
     verdict: &FraudVerdict,
+    filing: Filing<'_>,
 ) -> Result<(RsvpView, bool), AppError> {
     let invitation = attempt.invitation;
     let mut tx = pool.begin().await?;
@@ -99,35 +141,27 @@ pub async fn submit(
             "the RSVP deadline has passed; contact your host to change your answer",
         ));
     }
-    if let (Some(capacity), RsvpResponse::Attending) = (capacity, rsvp.response) {
-        let taken: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(1 + plus_ones), 0) FROM rsvps
-             WHERE event_id = $1 AND response = 'attending' AND guest_id <> $2",
-        )
-        .bind(invitation.event_id)
-        .bind(invitation.guest_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    if let (Some(capacity), RsvpResponse::Attending, AnswerStatus::Confirmed) =
+        (capacity, rsvp.response, filing.status)
+    {
+        let taken = places_taken(&mut tx, invitation.event_id, invitation.guest_id).await?;
         if taken + 1 + i64::from(rsvp.plus_ones) > i64::from(capacity) {
-            let left = (i64::from(capacity) - taken).max(0);
-            return Err(AppError::conflict(
-                "event_full",
-                format!("the event is full: {left} place(s) left, including you"),
-            ));
+            return Err(event_full(capacity, taken));
         }
     }
-    access::store::insert(&mut tx, attempt, Some(verdict), false).await?;
+    access::store::insert(&mut tx, attempt, Some(verdict), false, Some(filing.policy)).await?;
     // `xmax = 0` holds for a row this statement inserted, not for one it updated.
     let Upserted { row, created } = sqlx::query_as(
         "INSERT INTO rsvps (id, guest_id, event_id, invitation_id, response, plus_ones, note,
-                            risk_score, risk, access_attempt_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                            risk_score, risk, access_attempt_id, status, held_reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (guest_id) DO UPDATE SET
              invitation_id = EXCLUDED.invitation_id, response = EXCLUDED.response,
              plus_ones = EXCLUDED.plus_ones, note = EXCLUDED.note,
              risk_score = EXCLUDED.risk_score, risk = EXCLUDED.risk,
-             access_attempt_id = EXCLUDED.access_attempt_id, updated_at = now()
-         RETURNING id, response, plus_ones, note, risk_score, updated_at, (xmax = 0) AS created",
+             access_attempt_id = EXCLUDED.access_attempt_id, status = EXCLUDED.status,
+             held_reason = EXCLUDED.held_reason, reviewed_at = NULL, updated_at = now()
+         RETURNING id, response, plus_ones, note, status, updated_at, (xmax = 0) AS created",
     )
     .bind(Uuid::new_v4())
     .bind(invitation.guest_id)
@@ -139,21 +173,46 @@ pub async fn submit(
     .bind(verdict.score.map(|score| score.min(100) as i32))
     .bind(verdict.risk.map(RiskBand::as_str))
     .bind(attempt.id)
+    .bind(filing.status.as_str())
+    .bind(filing.held_reason)
     .fetch_one(&mut *tx)
     .await?;
-    let confirmed = RsvpConfirmed {
-        rsvp_id: row.id,
-        event_id: invitation.event_id,
-        guest_id: invitation.guest_id,
-        token_id: invitation.id,
-        access_log_id: attempt.id,
-        response: row.response.clone(),
-        plus_ones: row.plus_ones,
-        risk_score: verdict.score,
-        risk: verdict.risk.map(|risk| risk.as_str().to_owned()),
-        confirmed_at: row.updated_at,
-    };
-    outbox::enqueue(&mut tx, Uuid::new_v4(), RSVP_CONFIRMED, &confirmed, None).await?;
+    if verdict.risk == Some(RiskBand::Low) {
+        if let Some(device) = &attempt.signals.device_key {
+            trust_device(&mut tx, invitation.guest_id, device).await?;
+        }
+    }
+    match filing.status {
+        AnswerStatus::Held => {
+            let held = RsvpHeld {
+                rsvp_id: row.id,
+                event_id: invitation.event_id,
+                guest_id: invitation.guest_id,
+                access_log_id: attempt.id,
+                reason: filing
+                    .held_reason
+                    .unwrap_or(held::ENGINE_UNAVAILABLE)
+                    .to_owned(),
+                held_at: row.updated_at,
+            };
+            outbox::enqueue(&mut tx, Uuid::new_v4(), RSVP_HELD, &held, None).await?;
+        }
+        _ => {
+            let confirmed = RsvpConfirmed {
+                rsvp_id: row.id,
+                event_id: invitation.event_id,
+                guest_id: invitation.guest_id,
+                token_id: invitation.id,
+                access_log_id: attempt.id,
+                response: row.response.clone(),
+                plus_ones: row.plus_ones,
+                risk_score: verdict.score,
+                risk: verdict.risk.map(|risk| risk.as_str().to_owned()),
+                confirmed_at: row.updated_at,
+            };
+            outbox::enqueue(&mut tx, Uuid::new_v4(), RSVP_CONFIRMED, &confirmed, None).await?;
+        }
+    }
     if !verdict.used {
         // Scored later, through the engine's consumer, under the attempt's own id.
         outbox::enqueue(
@@ -167,4 +226,19 @@ pub async fn submit(
     }
     tx.commit().await?;
     Ok((row.into(), created))
+}
+
+/// Records that the guest answered, low risk, from `device`: the engine now trusts it,
+/// and so does the host's view of the guest's devices.
+pub async fn trust_device(
+    conn: &mut PgConnection,
+    guest_id: Uuid,
+    device: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE guests SET trusted_device_key = $2 WHERE id = $1")
+        .bind(guest_id)
+        .bind(device)
+        .execute(conn)
+        .await
+        .map(drop)
 }

@@ -1,7 +1,7 @@
 //! Opening a link: what the guest sees, the access attempt recorded for it, and the
 //! browser signals the hydrated page adds to that attempt.
 
-use crate::support::api::TestApi;
+use crate::support::api::{fingerprint, TestApi};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -113,9 +113,10 @@ async fn the_hydrated_page_attaches_browser_signals_to_its_attempt_once() {
     let signals_path = format!("/api/v1/access/{}/signals", link.token);
     let signals = json!({
         "access_log_id": view["access_log_id"],
-        "fingerprint_hash": "a1b2c3d4",
+        "fingerprint_hash": fingerprint("laptop"),
         "time_zone": "Europe/Paris",
         "screen": "1920x1080@2",
+        "automation": ["no_plugins"],
     });
 
     app.post(&signals_path)
@@ -123,16 +124,25 @@ async fn the_hydrated_page_attaches_browser_signals_to_its_attempt_once() {
         .await
         .expect_status(204);
 
-    let (fingerprint, zone, screen, js): (Option<String>, Option<String>, Option<String>, bool) =
-        sqlx::query_as(
-            "SELECT fingerprint_hash, time_zone, screen, js_enabled FROM access_attempts
-             WHERE id = $1::uuid",
-        )
-        .bind(view["access_log_id"].as_str())
-        .fetch_one(&app.db)
-        .await
-        .expect("the attempt");
-    assert_eq!(fingerprint.as_deref(), Some("a1b2c3d4"));
+    let (device, zone, screen, js, automation): (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        bool,
+        Vec<String>,
+    ) = sqlx::query_as(
+        "SELECT device_key, time_zone, screen, js_enabled, automation FROM access_attempts
+         WHERE id = $1::uuid",
+    )
+    .bind(view["access_log_id"].as_str())
+    .fetch_one(&app.db)
+    .await
+    .expect("the attempt");
+    // Only the keyed hash of the fingerprint is stored, never the fingerprint itself.
+    let device = device.expect("a device key");
+    assert_eq!(device.len(), 64);
+    assert_ne!(device, fingerprint("laptop"));
+    assert_eq!(automation, ["no_plugins"]);
     assert_eq!(zone.as_deref(), Some("Europe/Paris"));
     assert_eq!(screen.as_deref(), Some("1920x1080@2"));
     assert!(js);
@@ -162,6 +172,36 @@ async fn the_hydrated_page_attaches_browser_signals_to_its_attempt_once() {
 }
 
 #[tokio::test]
+async fn a_fingerprint_must_be_a_sha256_digest_and_automation_signs_come_from_the_vocabulary() {
+    let app = TestApi::spawn().await;
+    let host = app.signup("ada@example.com").await;
+    let event = app.create_event(&host, json!({})).await;
+    let (_, link) = app.invite(&host, &event, json!({})).await;
+    let view = app.open_link(&link.token).await.expect_status(200).json();
+    let path = format!("/api/v1/access/{}/signals", link.token);
+    for made_up in [
+        "laptop",
+        "f".repeat(10_000).as_str(),
+        &fingerprint("x")[..63],
+    ] {
+        app.post(&path)
+            .json(json!({"access_log_id": view["access_log_id"], "fingerprint_hash": made_up}))
+            .await
+            .expect_error(422, "invalid_fingerprint");
+    }
+    app.post(&path)
+        .json(json!({"access_log_id": view["access_log_id"], "automation": ["i-am-human"]}))
+        .await
+        .expect_error(422, "invalid_automation");
+    assert_eq!(
+        app.count("SELECT count(*) FROM access_attempts WHERE js_enabled")
+            .await,
+        0,
+        "nothing refused was stored"
+    );
+}
+
+#[tokio::test]
 async fn overlong_signals_are_clipped_not_refused() {
     let app = TestApi::spawn().await;
     let host = app.signup("ada@example.com").await;
@@ -177,7 +217,7 @@ async fn overlong_signals_are_clipped_not_refused() {
     app.post(&format!("/api/v1/access/{}/signals", link.token))
         .json(json!({
             "access_log_id": view["access_log_id"],
-            "fingerprint_hash": "f".repeat(10_000),
+            "fingerprint_hash": fingerprint("laptop"),
             "time_zone": "Z".repeat(1000),
             "screen": "9".repeat(1000),
         }))
@@ -186,11 +226,11 @@ async fn overlong_signals_are_clipped_not_refused() {
 
     assert_eq!(
         app.count(
-            "SELECT (length(user_agent) + length(fingerprint_hash) + length(time_zone)
+            "SELECT (length(user_agent) + length(device_key) + length(time_zone)
                      + length(screen))::bigint FROM access_attempts"
         )
         .await,
-        512 + 128 + 64 + 32
+        512 + 64 + 64 + 32
     );
 }
 

@@ -33,9 +33,19 @@ async fn the_openapi_document_describes_every_endpoint_with_its_credentials() {
     assert!(schemes.contains_key("api_key") && schemes.contains_key("session"));
     let schemas = &document["components"]["schemas"];
     assert!(schemas["Event"]["properties"]["event_date"].is_object());
-    // An RSVP's answer documents its fraud verdict, and a refused one its 403.
+    // An RSVP's answer documents both shapes: the guest's receipt (no fraud verdict) and
+    // the host's decision (with it), and a refused one its 403.
     assert!(
-        schemas["RsvpOutcome"]["properties"]["fraud"].is_object(),
+        schemas["RsvpDecision"]["properties"]["fraud"].is_object(),
+        "{schemas}"
+    );
+    assert!(
+        schemas["RsvpReceipt"]["properties"]["fraud"].is_null(),
+        "{schemas}"
+    );
+    assert_eq!(
+        schemas["RsvpAnswer"]["oneOf"].as_array().map(Vec::len),
+        Some(2),
         "{schemas}"
     );
     assert!(

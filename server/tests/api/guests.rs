@@ -266,6 +266,7 @@ async fn the_list_filters_by_answer_searches_and_counts_everyone() {
             declined: 1,
             maybe: 1,
             pending: 1,
+            held: 0,
             plus_ones: 2,
         }
     );

@@ -2,7 +2,7 @@
 //! and capacity, including under concurrent submissions.
 
 use crate::support::api::TestApi;
-use app::{events::Event, guests::GuestStatus, invitations::IssuedLink, rsvps::RsvpOutcome};
+use app::{events::Event, guests::GuestStatus, invitations::IssuedLink, rsvps::RsvpReceipt};
 use serde_json::json;
 use std::future::IntoFuture as _;
 use tokio::task::JoinSet;
@@ -16,7 +16,7 @@ async fn the_first_answer_is_201_and_a_change_is_200_on_the_same_rsvp() {
         .await;
     let (guest, link) = app.invite(&host, &event, json!({"name": "Grace"})).await;
 
-    let first: RsvpOutcome = app
+    let first: RsvpReceipt = app
         .rsvp(
             &link.token,
             json!({"response": "attending", "plus_ones": 2, "note": "  Vegetarian  "}),
@@ -27,9 +27,10 @@ async fn the_first_answer_is_201_and_a_change_is_200_on_the_same_rsvp() {
     assert_eq!(first.rsvp.response.as_str(), "attending");
     assert_eq!(first.rsvp.plus_ones, 2);
     assert_eq!(first.rsvp.note, "Vegetarian");
-    assert!(!first.blocked);
+    // The guest is told the answer is recorded, and nothing about its fraud check.
+    assert_eq!(first.rsvp.status.as_str(), "confirmed");
 
-    let changed: RsvpOutcome = app
+    let changed: RsvpReceipt = app
         .rsvp(&link.token, json!({"response": "declined", "plus_ones": 2}))
         .await
         .expect_status(200)
@@ -153,7 +154,7 @@ async fn malformed_answers_are_json_errors_and_store_nothing() {
     assert!(reply.is_json());
     assert_eq!(app.count("SELECT count(*) FROM rsvps").await, 0);
 
-    let kept: RsvpOutcome = app
+    let kept: RsvpReceipt = app
         .rsvp(
             &link.token,
             json!({"response": "maybe", "note": "Line one\r\nLine two\twith a tab"}),

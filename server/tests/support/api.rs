@@ -31,6 +31,16 @@ use std::{
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+/// The fingerprint a browser page would compute for a device named `device` (SHA-256,
+/// 64 hex digits), as the signals endpoint requires.
+pub fn fingerprint(device: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(device.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 /// The password every test host signs up with.
 pub const PASSWORD: &str = "correct horse battery staple";
 /// The public address invitation links are built on.

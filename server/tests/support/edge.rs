@@ -223,6 +223,11 @@ async fn spawn_web(
             "edge-test-signing-key-0123456789abcdefghij",
         )
         .env("GUESTGUARD_PUBLIC_URL", public_url)
+        .env(
+            "GUESTGUARD_FINGERPRINT_KEY",
+            "edge-test-fingerprint-key-0123456789abcdef",
+        )
+        .env("GUESTGUARD_OPS_TOKEN", "edge-test-operators-token-0123")
         .env("GUESTGUARD_TRUSTED_PROXIES", "127.0.0.1/32")
         .env("LEPTOS_SITE_ADDR", address.to_string())
         .env("LEPTOS_SITE_ROOT", "target/site")

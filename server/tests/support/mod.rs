@@ -178,11 +178,12 @@ impl TestApp {
         format!("http://{}{}", self.address, path)
     }
 
-    /// `GET /healthz` → (status code, JSON body).
+    /// `GET /healthz/detail` as an operator → (status code, JSON body).
     pub async fn health(&self) -> (u16, serde_json::Value) {
         let response = self
             .http
-            .get(self.url("/healthz"))
+            .get(self.url("/healthz/detail"))
+            .bearer_auth(app::settings::DEVELOPMENT_OPS_TOKEN)
             .send()
             .await
             .expect("/healthz answers");

@@ -185,6 +185,7 @@ fn EventSections(
     view! {
         <Title text=format!("{} · GuestGuard", overview.event.name)/>
         <EventHeader overview/>
+        <crate::review::pages::HeldAnswersPanel event_id refresh/>
         <Transition fallback=|| view! { <Loading label="Loading the guests…"/> }>
             {move || Suspend::new(async move {
                 match table.await {
@@ -294,6 +295,7 @@ fn Counts(counts: GuestCounts) -> impl IntoView {
             {item("Declined", "count-declined", counts.declined)}
             {item("Maybe", "count-maybe", counts.maybe)}
             {item("Pending", "count-pending", counts.pending)}
+            {(counts.held > 0).then(|| item("Held", "count-held", counts.held))}
             {item("Plus-ones", "count-plus-ones", counts.plus_ones)}
             {item("Guests", "count-total", counts.total)}
         </dl>

@@ -77,6 +77,7 @@ fn status_tone(status: GuestStatus) -> Tone {
         GuestStatus::Declined => Tone::Bad,
         GuestStatus::Maybe => Tone::Warning,
         GuestStatus::Pending => Tone::Neutral,
+        GuestStatus::Held => Tone::Warning,
     }
 }
 
@@ -115,6 +116,7 @@ fn GuestRow(entry: GuestEntry) -> impl IntoView {
     let guest = entry.guest;
     let guest_id = guest.id;
     let editing = RwSignal::new(false);
+    let reviewing = RwSignal::new(false);
     let confirming = RwSignal::new(false);
     let remove = Action::new(move |_: &()| async move {
         let result = remove_guest(context.event_id, guest_id).await;
@@ -151,6 +153,11 @@ fn GuestRow(entry: GuestEntry) -> impl IntoView {
                     {capitalise(guest.status.as_str())}
                 </Badge>
                 {(guest.status != GuestStatus::Pending).then(|| risk_badge(guest.risk))}
+                {guest.device_conflict.then(|| view! {
+                    <span class="ml-1" title="Several devices opened this link and none is confirmed" data-testid="device-conflict">
+                        <Badge tone=Tone::Warning>{format!("Opened on {} devices", guest.devices)}</Badge>
+                    </span>
+                })}
             </td>
             <td class=cell data-testid="row-plus-ones">{guest.plus_ones}</td>
             <td class=cell data-testid="row-max-plus-ones">
@@ -173,6 +180,15 @@ fn GuestRow(entry: GuestEntry) -> impl IntoView {
                         on:click=move |_| editing.update(|open| *open = !*open)
                     >
                         "Edit"
+                    </button>
+                    <button
+                        type="button"
+                        class=SMALL
+                        data-testid="review-guest"
+                        aria-expanded=move || reviewing.get().to_string()
+                        on:click=move |_| reviewing.update(|open| *open = !*open)
+                    >
+                        "Devices"
                     </button>
                     <button
                         type="button"
@@ -212,6 +228,17 @@ fn GuestRow(entry: GuestEntry) -> impl IntoView {
                 <RowError error=Signal::derive(remove_error)/>
             </td>
         </tr>
+        <Show when=move || reviewing.get()>
+            <tr data-testid="guest-review-row">
+                <td colspan="9" class="bg-slate-50 px-3 py-3">
+                    <crate::review::pages::GuestReviewPanel
+                        event_id=context.event_id
+                        guest_id
+                        changed=Callback::new(move |()| context.changed())
+                    />
+                </td>
+            </tr>
+        </Show>
         <Show when=move || editing.get()>
             <tr data-testid="guest-edit-row">
                 <td colspan="9" class="bg-slate-50 px-3 py-3">
