@@ -1,31 +1,41 @@
-//! Durable baselines of guests and devices, shared by every engine instance through a
-//! NATS JetStream key-value bucket.
+//! Durable baselines of guests, devices and origins, shared by every engine instance
+//! through a NATS JetStream key-value bucket.
 //!
-//! Two kinds of keys live in the bucket:
-//! - `guest.<guest id>`: the [`GuestBaseline`] (trusted device and network, whether the
-//!   guest responded, recent access times);
-//! - `device.<keyed hash>`: the [`DeviceGuests`] a device opened.
+//! Three kinds of keys live in the bucket:
+//! - `guest.<guest id>`: the [`GuestBaseline`] (trusted device and network, candidate
+//!   devices, whether the guest responded, recent access times);
+//! - `device.<device key>`: the [`DeviceGuests`] a device opened (the key is the web
+//!   server's keyed hash, stored as it came);
+//! - `origin.<event id>.<hash>`: the [`OriginAccesses`] of one browser on one network.
 //!
 //! Every write is a compare-and-set on the key's revision, retried on conflict, so
-//! concurrent engines never lose each other's updates. Fingerprints only ever reach the
-//! bucket as HMAC-SHA256 hashes under the engine's secret key ([`FingerprintHasher`]).
+//! concurrent engines never lose each other's updates, and carries a per-message TTL
+//! (`Nats-TTL`): a value expires a configured time after its event
+//! ([`StoreSettings::expiry`]); the expiry is also kept inside the value so that a
+//! rewrite without an event (forgetting a guest) keeps it. The bucket is opened with
+//! limit markers, so an expired or purged key leaves a short-lived marker and readers
+//! see it as absent.
 
-use crate::heuristics::{DeviceGuests, DeviceKey, GuestBaseline};
-use async_nats::jetstream::{
-    self,
-    kv::{self, CreateErrorKind, Operation, UpdateErrorKind},
+use crate::heuristics::{DeviceGuests, DeviceKey, GuestBaseline, OriginAccesses, OriginId};
+use async_nats::{
+    header::{NATS_EXPECTED_LAST_SUBJECT_SEQUENCE, NATS_MESSAGE_TTL},
+    jetstream::{self, context::PublishErrorKind, kv, kv::Operation},
+    HeaderMap, HeaderValue,
 };
-use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretString};
-use serde::{de::DeserializeOwned, Serialize};
-use sha2::Sha256;
-use std::{fmt::Write as _, time::Duration};
+use chrono::{DateTime, Utc};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::time::Duration;
 use uuid::Uuid;
 
 /// Name of the bucket holding the baselines.
 pub const BUCKET: &str = "fraud_baselines";
 /// How many times a compare-and-set is retried before giving up.
 const MAX_CAS_ATTEMPTS: u32 = 64;
+/// How long the marker of an expired or purged key stays.
+const MARKER_TTL: Duration = Duration::from_secs(60 * 60);
+/// The shortest TTL JetStream accepts.
+const MIN_TTL: Duration = Duration::from_secs(1);
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Why the baselines could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -49,44 +59,73 @@ impl From<BaselineError> for tonic::Status {
     }
 }
 
-/// Turns raw browser fingerprints into keyed hashes, the only form ever stored.
-#[derive(Clone)]
-pub struct FingerprintHasher {
-    key: SecretString,
+fn unavailable(error: impl std::fmt::Display) -> BaselineError {
+    BaselineError::Unavailable(error.to_string())
 }
 
-impl std::fmt::Debug for FingerprintHasher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("FingerprintHasher(..)")
-    }
+/// How long what the engine learns is kept, and how large its buckets may grow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreSettings {
+    /// Kept this long after the event starts (`FRAUD_RETENTION_AFTER_EVENT_DAYS`).
+    pub retention_after_event: Duration,
+    /// Kept this long after an access of an event whose start is unknown
+    /// (`FRAUD_RETENTION_DEFAULT_DAYS`).
+    pub retention_default: Duration,
+    /// Size limit of the baselines bucket, in bytes (`FRAUD_BASELINES_MAX_BYTES`).
+    pub baselines_max_bytes: i64,
+    /// Size limit of the results bucket, in bytes (`FRAUD_RESULTS_MAX_BYTES`).
+    pub results_max_bytes: i64,
 }
 
-impl FingerprintHasher {
-    pub fn new(key: SecretString) -> Self {
-        Self { key }
-    }
-
-    /// The device of a raw fingerprint: HMAC-SHA256 under the secret key, in hex.
-    pub fn device(&self, raw_fingerprint: &str) -> DeviceKey {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.key.expose_secret().as_bytes())
-            .expect("HMAC accepts keys of any length");
-        mac.update(raw_fingerprint.as_bytes());
-        let digest = mac.finalize().into_bytes();
-        let mut hex = String::with_capacity(digest.len() * 2);
-        for byte in digest {
-            let _ = write!(hex, "{byte:02x}");
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            retention_after_event: 30 * DAY,
+            retention_default: 90 * DAY,
+            baselines_max_bytes: 1 << 30,
+            results_max_bytes: 256 << 20,
         }
-        DeviceKey::from_keyed_hash(hex)
     }
 }
 
-/// Opens a key-value bucket of the engine, creating it when missing and updating its
-/// limits when they changed (`max_age` zero: values never expire).
+impl StoreSettings {
+    /// When what is learned from an access at `now` expires: a while after its event,
+    /// or, when the event's start is unknown, a longer while after now.
+    pub fn expiry(
+        &self,
+        event_starts_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> DateTime<Utc> {
+        let after = |from: DateTime<Utc>, keep: Duration| {
+            chrono::Duration::from_std(keep)
+                .ok()
+                .and_then(|keep| from.checked_add_signed(keep))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        };
+        match event_starts_at {
+            Some(start) => after(start, self.retention_after_event),
+            None => after(now, self.retention_default),
+        }
+    }
+}
+
+/// Until when a write keeps its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retain {
+    /// At least until then (a later expiry already stored is kept).
+    Until(DateTime<Utc>),
+    /// Until the stored expiry (or the default retention for a value without one).
+    AsStored,
+}
+
+/// Opens a key-value bucket of the engine with per-message TTLs and limit markers,
+/// creating it when missing and updating its limits when they changed.
 pub(crate) async fn open_bucket(
     jetstream: &jetstream::Context,
     bucket: &str,
     description: &str,
     max_age: Duration,
+    max_bytes: i64,
 ) -> Result<kv::Store, String> {
     jetstream
         .create_or_update_key_value(kv::Config {
@@ -94,12 +133,23 @@ pub(crate) async fn open_bucket(
             description: description.to_owned(),
             history: 1,
             max_age,
+            max_bytes,
             storage: jetstream::stream::StorageType::File,
             num_replicas: 1,
+            limit_markers: Some(MARKER_TTL),
             ..Default::default()
         })
         .await
         .map_err(|e| e.to_string())
+}
+
+/// A value as stored: the value's own fields and when it expires.
+#[derive(Serialize, Deserialize)]
+struct Stored<T> {
+    #[serde(flatten)]
+    value: T,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<DateTime<Utc>>,
 }
 
 /// A value as read from the bucket, with the revision it was read at, so that a later
@@ -107,28 +157,44 @@ pub(crate) async fn open_bucket(
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Read<T> {
     pub value: T,
-    /// `None` when the key did not exist.
-    revision: Option<u64>,
+    expires_at: Option<DateTime<Utc>>,
+    /// The key's last sequence (a marker's for a deleted key); 0 when it never existed.
+    revision: u64,
 }
 
 /// The baselines bucket.
 #[derive(Clone, Debug)]
 pub struct BaselineStore {
     kv: kv::Store,
+    jetstream: jetstream::Context,
+    settings: StoreSettings,
 }
 
 impl BaselineStore {
     /// Opens the bucket, creating it when missing.
-    pub async fn open(jetstream: &jetstream::Context) -> Result<Self, BaselineError> {
+    pub async fn open(
+        jetstream: &jetstream::Context,
+        settings: StoreSettings,
+    ) -> Result<Self, BaselineError> {
         let kv = open_bucket(
             jetstream,
             BUCKET,
-            "GuestGuard fraud engine: guest and device baselines",
+            "GuestGuard fraud engine: guest, device and origin baselines",
             Duration::ZERO,
+            settings.baselines_max_bytes,
         )
         .await
         .map_err(BaselineError::Unavailable)?;
-        Ok(Self { kv })
+        Ok(Self {
+            kv,
+            jetstream: jetstream.clone(),
+            settings,
+        })
+    }
+
+    /// The expiry of what an access at `now` to an event starting then teaches.
+    pub fn retain_for(&self, event_starts_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Retain {
+        Retain::Until(self.settings.expiry(event_starts_at, now))
     }
 
     /// The key of a guest's baseline.
@@ -139,6 +205,11 @@ impl BaselineStore {
     /// The key of a device's guests.
     pub fn device_key(device: &DeviceKey) -> String {
         format!("device.{}", device.as_str())
+    }
+
+    /// The key of an origin's accesses.
+    pub fn origin_key(origin: &OriginId) -> String {
+        format!("origin.{}", origin.as_str())
     }
 
     /// A guest's baseline (empty for a guest never seen).
@@ -154,50 +225,80 @@ impl BaselineStore {
         self.read(&Self::device_key(device)).await
     }
 
+    /// What an origin opened (nothing for an origin never seen).
+    pub async fn origin(&self, origin: &OriginId) -> Result<Read<OriginAccesses>, BaselineError> {
+        self.read(&Self::origin_key(origin)).await
+    }
+
     /// Changes a guest's baseline with compare-and-set, retrying on conflict; the first
     /// attempt starts from `seen` when the caller has just read it.
     pub async fn update_guest(
         &self,
         guest_id: Uuid,
         seen: Option<Read<GuestBaseline>>,
+        retain: Retain,
         change: impl Fn(&mut GuestBaseline),
     ) -> Result<GuestBaseline, BaselineError> {
-        self.modify(&Self::guest_key(guest_id), seen, change).await
+        self.modify(&Self::guest_key(guest_id), seen, retain, change)
+            .await
     }
 
-    /// Changes a device's guests with compare-and-set, retrying on conflict; the first
-    /// attempt starts from `seen` when the caller has just read it.
+    /// Changes a device's guests, as [`Self::update_guest`].
     pub async fn update_device(
         &self,
         device: &DeviceKey,
         seen: Option<Read<DeviceGuests>>,
+        retain: Retain,
         change: impl Fn(&mut DeviceGuests),
     ) -> Result<DeviceGuests, BaselineError> {
-        self.modify(&Self::device_key(device), seen, change).await
+        self.modify(&Self::device_key(device), seen, retain, change)
+            .await
     }
 
-    /// Reads a value and its revision; a missing or deleted key is the default value.
+    /// Changes an origin's accesses, as [`Self::update_guest`].
+    pub async fn update_origin(
+        &self,
+        origin: &OriginId,
+        seen: Option<Read<OriginAccesses>>,
+        retain: Retain,
+        change: impl Fn(&mut OriginAccesses),
+    ) -> Result<OriginAccesses, BaselineError> {
+        self.modify(&Self::origin_key(origin), seen, retain, change)
+            .await
+    }
+
+    /// Deletes a guest's baseline (a purge: no earlier value remains).
+    pub async fn delete_guest(&self, guest_id: Uuid) -> Result<(), BaselineError> {
+        self.kv
+            .purge_with_ttl(Self::guest_key(guest_id), MARKER_TTL)
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Reads a value and its revision; a missing, deleted or expired key is the
+    /// default value.
     async fn read<T: DeserializeOwned + Default>(
         &self,
         key: &str,
     ) -> Result<Read<T>, BaselineError> {
-        let entry = self
-            .kv
-            .entry(key)
-            .await
-            .map_err(|e| BaselineError::Unavailable(e.to_string()))?;
+        let entry = self.kv.entry(key).await.map_err(unavailable)?;
         match entry {
             Some(entry) if entry.operation == Operation::Put => {
-                let value =
+                let stored: Stored<T> =
                     serde_json::from_slice(&entry.value).map_err(|_| BaselineError::Corrupt {
                         key: key.to_owned(),
                     })?;
                 Ok(Read {
-                    value,
-                    revision: Some(entry.revision),
+                    value: stored.value,
+                    expires_at: stored.expires_at,
+                    revision: entry.revision,
                 })
             }
-            _ => Ok(Read::default()),
+            Some(marker) => Ok(Read {
+                revision: marker.revision,
+                ..Read::default()
+            }),
+            None => Ok(Read::default()),
         }
     }
 
@@ -206,32 +307,33 @@ impl BaselineStore {
         &self,
         key: &str,
         mut seen: Option<Read<T>>,
+        retain: Retain,
         change: impl Fn(&mut T),
     ) -> Result<T, BaselineError> {
         for attempt in 0..MAX_CAS_ATTEMPTS {
             let Read {
                 mut value,
+                expires_at,
                 revision,
             } = match seen.take() {
                 Some(read) => read,
                 None => self.read::<T>(key).await?,
             };
             change(&mut value);
-            let bytes = serde_json::to_vec(&value)
-                .map_err(|e| BaselineError::Unavailable(e.to_string()))?;
-            let written = match revision {
-                Some(revision) => match self.kv.update(key, bytes.into(), revision).await {
-                    Ok(_) => true,
-                    Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => false,
-                    Err(e) => return Err(BaselineError::Unavailable(e.to_string())),
-                },
-                None => match self.kv.create(key, bytes.into()).await {
-                    Ok(_) => true,
-                    Err(e) if e.kind() == CreateErrorKind::AlreadyExists => false,
-                    Err(e) => return Err(BaselineError::Unavailable(e.to_string())),
-                },
+            let now = Utc::now();
+            let expires_at = match (retain, expires_at) {
+                (Retain::Until(wanted), Some(stored)) => wanted.max(stored),
+                (Retain::Until(wanted), None) => wanted,
+                (Retain::AsStored, Some(stored)) => stored,
+                (Retain::AsStored, None) => self.settings.expiry(None, now),
             };
-            if written {
+            let ttl = (expires_at - now).to_std().unwrap_or(MIN_TTL).max(MIN_TTL);
+            let bytes = serde_json::to_vec(&Stored {
+                value: &value,
+                expires_at: Some(expires_at),
+            })
+            .map_err(unavailable)?;
+            if self.write(key, bytes, revision, ttl).await? {
                 return Ok(value);
             }
             // Someone else wrote first: back off a little, spread by attempt.
@@ -241,6 +343,39 @@ impl BaselineStore {
             key: key.to_owned(),
         })
     }
+
+    /// Writes a value with a TTL if the key is still at `revision` (0: never written).
+    /// `false` when someone else wrote first.
+    ///
+    /// `kv::Store::update` has no TTL, so this is its publish with `Nats-TTL` added.
+    async fn write(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        revision: u64,
+        ttl: Duration,
+    ) -> Result<bool, BaselineError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            NATS_EXPECTED_LAST_SUBJECT_SEQUENCE,
+            HeaderValue::from(revision),
+        );
+        // Whole seconds, rounded up: a value never expires before its time.
+        let seconds = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+        headers.insert(NATS_MESSAGE_TTL, HeaderValue::from(seconds));
+        let subject = format!("{}{key}", self.kv.prefix);
+        let acknowledged = self
+            .jetstream
+            .publish_with_headers(subject, headers, bytes.into())
+            .await
+            .map_err(unavailable)?
+            .await;
+        match acknowledged {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -248,13 +383,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_fingerprint_hash_depends_on_the_key_and_never_contains_the_raw_value() {
-        let one = FingerprintHasher::new("key one".into());
-        let two = FingerprintHasher::new("key two".into());
-        let device = one.device("abc123fingerprint");
-        assert_eq!(device, one.device("abc123fingerprint"));
-        assert_ne!(device, two.device("abc123fingerprint"));
-        assert_eq!(device.as_str().len(), 64);
-        assert!(!device.as_str().contains("abc123fingerprint"));
+    fn values_expire_a_while_after_their_event_or_after_now_without_one() {
+        let settings = StoreSettings::default();
+        let now: DateTime<Utc> = "2026-11-01T00:00:00Z".parse().expect("time");
+        let start: DateTime<Utc> = "2026-12-01T18:00:00Z".parse().expect("time");
+        assert_eq!(
+            settings.expiry(Some(start), now),
+            start + chrono::Duration::days(30)
+        );
+        assert_eq!(settings.expiry(None, now), now + chrono::Duration::days(90));
+    }
+
+    #[test]
+    fn a_stored_value_keeps_its_own_fields_beside_its_expiry() {
+        let stored = Stored {
+            value: DeviceGuests {
+                guests: vec![Uuid::from_u128(1)],
+            },
+            expires_at: Some("2027-01-01T00:00:00Z".parse().expect("time")),
+        };
+        let json = serde_json::to_value(&stored).expect("JSON");
+        assert_eq!(json["guests"][0], Uuid::from_u128(1).to_string());
+        let old: Stored<DeviceGuests> =
+            serde_json::from_str(r#"{"guests":[]}"#).expect("a value stored before expiries");
+        assert_eq!(old.expires_at, None);
     }
 }

@@ -1,19 +1,28 @@
-//! The engine's asynchronous path: the durable pull consumer [`ENGINE_CONSUMER`] of
-//! `access.attempted`, shared by every engine instance, which scores each access and
-//! publishes `fraud.scored`.
+//! The engine's asynchronous paths: durable pull consumers of the events stream, shared
+//! by every engine instance. [`Consumer`] is the loop every one of them runs; a
+//! [`Handler`] says what one message means:
 //!
-//! One message is: parse (poison → `term`) → the score of this access, computed once
-//! ([`ResultStore`]) → record it in the baselines (a no-op the second time) → publish
-//! `fraud.scored` with `Nats-Msg-Id: fraud.scored.<access id>` and wait for the stream's
-//! ack → only then ack the message. Anything unavailable on the way → `nak` with a delay
-//! growing with the delivery count, so a redelivery repeats the same steps with the
-//! same effect. The loop outlives NATS outages: a broken message stream is reopened
-//! with backoff until the engine's stop token is cancelled.
+//! | consumer | subject | handler |
+//! |---|---|---|
+//! | [`ENGINE_CONSUMER`] | `access.attempted` | [`ScoreAccess`]: score, publish `fraud.scored` |
+//! | `fraud-engine-forget` | `guest.forgotten` | [`crate::forget::ForgetGuests`] |
+//!
+//! One message is: handle it → ack only when its work is stored (and, for a score,
+//! `fraud.scored` acknowledged by the stream). Poison (it can never be handled) →
+//! `term`. Anything unavailable on the way → `nak` with a delay growing with the
+//! delivery count, so a redelivery repeats the same steps with the same effect. The
+//! loop outlives NATS outages: a broken message stream is reopened with backoff until
+//! the engine's stop token is cancelled.
+//!
+//! Scoring one `access.attempted`: parse (poison → `term`) → the score of this access,
+//! computed once ([`ResultStore`]) → record it in the baselines (a no-op the second
+//! time) → publish `fraud.scored` with `Nats-Msg-Id: fraud.scored.<access id>`.
 
 use crate::{
     baselines::BaselineError,
+    engine::FraudEngine,
     results::{ResultError, ResultStore, StoredScore},
-    scoring::{self, FraudEngine},
+    scoring,
 };
 use async_nats::{
     header::NATS_MESSAGE_ID,
@@ -30,7 +39,7 @@ use proto::{
     events::{AccessAttempted, FraudScored, ACCESS_ATTEMPTED, ENGINE_CONSUMER, FRAUD_SCORED},
     fraud::v1::{ClientSignals, ScoreRequest},
 };
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 use tokio::{sync::Semaphore, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
@@ -41,7 +50,7 @@ const MAX_REOPEN_DELAY: Duration = Duration::from_secs(2);
 /// Idle heartbeat asked of the server; two missed ones reopen the stream.
 const HEARTBEAT: Duration = Duration::from_secs(5);
 
-/// Limits of the consumer.
+/// Limits of a consumer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConsumerSettings {
     /// How many messages one engine handles at once (`FRAUD_CONSUMER_CONCURRENCY`).
@@ -64,13 +73,14 @@ impl Default for ConsumerSettings {
     }
 }
 
-/// Why one message was not scored.
+/// Why one message was not handled.
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
-    /// The message can never be scored: it is terminated, not retried.
-    #[error("the message is not a valid access attempt: {0}")]
+    /// The message can never be handled: it is terminated, not retried.
+    #[error("the message is unusable: {0}")]
     Poison(String),
-    /// NATS or a bucket is unavailable, or the score was not acknowledged: retry later.
+    /// NATS or a bucket is unavailable, or a publication was not acknowledged: retry
+    /// later.
     #[error("{0}")]
     Transient(String),
 }
@@ -87,11 +97,214 @@ impl From<ResultError> for HandleError {
     }
 }
 
+/// Reads a JSON body; an unreadable one is poison. Only the kind and place of the
+/// error are kept: its message may quote the payload.
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HandleError> {
+    serde_json::from_slice(body).map_err(|e| {
+        HandleError::Poison(format!(
+            "{:?} JSON error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
 /// How long to wait before delivering again a message that failed on its
 /// `delivered`-th delivery: 1 s, 2 s, 4 s, … at most 30 s.
 pub fn retry_delay(delivered: i64) -> Duration {
     let doublings = u32::try_from(delivered.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
     Duration::from_secs(1u64 << doublings).min(MAX_RETRY_DELAY)
+}
+
+/// A durable consumer: its name, the subject it reads and what it is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Durable {
+    pub name: &'static str,
+    pub subject: &'static str,
+    pub description: &'static str,
+}
+
+/// What a consumer does with one message body.
+pub trait Handler: Send + Sync + 'static {
+    /// The durable consumer the handler reads from.
+    const DURABLE: Durable;
+
+    /// Handles one body with one effect however often it comes.
+    fn handle(&self, body: &[u8]) -> impl Future<Output = Result<(), HandleError>> + Send;
+}
+
+/// Opens the events stream and a durable consumer, creating them when missing. An
+/// existing consumer is used as it is.
+pub async fn open(
+    jetstream: &jetstream::Context,
+    durable: Durable,
+    settings: &ConsumerSettings,
+) -> Result<PullConsumer, async_nats::Error> {
+    let stream = proto::events::ensure_stream(jetstream).await?;
+    let consumer = stream
+        .get_or_create_consumer(
+            durable.name,
+            pull::Config {
+                durable_name: Some(durable.name.to_owned()),
+                description: Some(durable.description.to_owned()),
+                filter_subject: durable.subject.to_owned(),
+                ack_policy: AckPolicy::Explicit,
+                ack_wait: settings.ack_wait,
+                max_deliver: settings.max_deliver,
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(consumer)
+}
+
+/// A durable consumer with its handler, ready to run.
+#[derive(Clone, Debug)]
+pub struct Consumer<H> {
+    jetstream: jetstream::Context,
+    handler: H,
+    settings: ConsumerSettings,
+}
+
+impl<H: Handler> Consumer<H> {
+    /// Makes sure the stream and the consumer exist.
+    pub async fn start(
+        jetstream: jetstream::Context,
+        handler: H,
+        settings: ConsumerSettings,
+    ) -> Result<Self, async_nats::Error> {
+        open(&jetstream, H::DURABLE, &settings).await?;
+        Ok(Self {
+            jetstream,
+            handler,
+            settings,
+        })
+    }
+
+    /// Handles messages, at most `concurrency` at once, until `stop` is cancelled; then
+    /// lets the messages in hand finish. A broken message stream (NATS down, consumer
+    /// gone) is reopened with backoff.
+    pub async fn run(self, stop: CancellationToken) {
+        let subject = H::DURABLE.subject;
+        let this = Arc::new(self);
+        let permits = Arc::new(Semaphore::new(this.settings.concurrency.max(1)));
+        let mut in_flight = JoinSet::new();
+        let mut failures: u32 = 0;
+        'reopen: while !stop.is_cancelled() {
+            if failures > 0 {
+                let delay = Duration::from_millis(100u64 << failures.min(5)).min(MAX_REOPEN_DELAY);
+                tokio::select! {
+                    _ = stop.cancelled() => break 'reopen,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+            let opened = tokio::select! {
+                _ = stop.cancelled() => break 'reopen,
+                opened = this.messages() => opened,
+            };
+            let mut messages = match opened {
+                Ok(messages) => messages,
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(%error, failures, subject, "cannot open the consumer");
+                    continue 'reopen;
+                }
+            };
+            loop {
+                while let Some(finished) = in_flight.try_join_next() {
+                    if let Err(error) = finished {
+                        tracing::error!(%error, subject, "handling a message panicked");
+                    }
+                }
+                let permit = tokio::select! {
+                    _ = stop.cancelled() => break 'reopen,
+                    permit = permits.clone().acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => break 'reopen,
+                    },
+                };
+                let next = tokio::select! {
+                    _ = stop.cancelled() => break 'reopen,
+                    next = messages.next() => next,
+                };
+                match next {
+                    Some(Ok(message)) => {
+                        failures = 0;
+                        let this = Arc::clone(&this);
+                        in_flight.spawn(async move {
+                            this.handle(message).await;
+                            drop(permit);
+                        });
+                    }
+                    Some(Err(error)) => {
+                        failures = failures.saturating_add(1);
+                        tracing::warn!(%error, subject, "the message stream failed; reopening");
+                        continue 'reopen;
+                    }
+                    None => {
+                        failures = failures.saturating_add(1);
+                        tracing::warn!(subject, "the message stream ended; reopening");
+                        continue 'reopen;
+                    }
+                }
+            }
+        }
+        while in_flight.join_next().await.is_some() {}
+        tracing::info!(subject, "consumer stopped");
+    }
+
+    /// A fresh pull subscription to the consumer (recreated if it was deleted).
+    async fn messages(&self) -> Result<pull::Stream, async_nats::Error> {
+        let consumer = open(&self.jetstream, H::DURABLE, &self.settings).await?;
+        let batch = self.settings.concurrency.max(1);
+        Ok(consumer
+            .stream()
+            .max_messages_per_batch(batch)
+            .heartbeat(HEARTBEAT)
+            .messages()
+            .await?)
+    }
+
+    /// Handles one delivery and answers it: ack, nak with delay, or term.
+    #[tracing::instrument(skip_all, fields(subject = H::DURABLE.subject, stream_sequence, delivered))]
+    async fn handle(&self, message: jetstream::Message) {
+        let (stream_sequence, delivered) = match message.info() {
+            Ok(info) => (info.stream_sequence, info.delivered),
+            Err(_) => (0, 1),
+        };
+        let span = tracing::Span::current();
+        span.record("stream_sequence", stream_sequence);
+        span.record("delivered", delivered);
+
+        match self.handler.handle(&message.payload).await {
+            Ok(()) => {
+                // Ack and wait for the server to confirm it, so a lost ack is noticed
+                // here rather than as a surprise redelivery (which repeats the same
+                // effect).
+                if let Err(error) = message.double_ack().await {
+                    tracing::warn!(%error, "could not ack a handled message");
+                }
+            }
+            Err(HandleError::Poison(reason)) => {
+                tracing::warn!(%reason, "terminating a poison message");
+                if let Err(error) = message.ack_with(AckKind::Term).await {
+                    tracing::warn!(%error, "could not terminate a poison message");
+                }
+            }
+            Err(HandleError::Transient(error)) => {
+                let delay = retry_delay(delivered);
+                if delivered >= self.settings.max_deliver {
+                    tracing::error!(%error, "handling failed on the last delivery; giving up");
+                } else {
+                    tracing::warn!(%error, retry_in = ?delay, "handling failed; retrying later");
+                }
+                if let Err(error) = message.ack_with(AckKind::Nak(Some(delay))).await {
+                    tracing::warn!(%error, "could not nak a message");
+                }
+            }
+        }
+    }
 }
 
 /// The gRPC request an `access.attempted` body amounts to, so both paths share one
@@ -133,212 +346,31 @@ pub fn sensitivity_of(name: Option<&str>) -> proto::fraud::v1::Sensitivity {
     }
 }
 
-/// Opens the events stream and the engine's durable consumer, creating them when
-/// missing. An existing consumer is used as it is.
-///
-/// Works against NATS 2.9: async-nats creates the consumer with
-/// `$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`, which servers have understood
-/// since 2.9.0.
-pub async fn open(
-    jetstream: &jetstream::Context,
-    settings: &ConsumerSettings,
-) -> Result<PullConsumer, async_nats::Error> {
-    let stream = proto::events::ensure_stream(jetstream).await?;
-    let consumer = stream
-        .get_or_create_consumer(
-            ENGINE_CONSUMER,
-            pull::Config {
-                durable_name: Some(ENGINE_CONSUMER.to_owned()),
-                description: Some("GuestGuard fraud engines: score access attempts".into()),
-                filter_subject: ACCESS_ATTEMPTED.to_owned(),
-                ack_policy: AckPolicy::Explicit,
-                ack_wait: settings.ack_wait,
-                max_deliver: settings.max_deliver,
-                ..Default::default()
-            },
-        )
-        .await?;
-    Ok(consumer)
-}
+/// The consumer of `access.attempted`.
+pub type AccessConsumer = Consumer<ScoreAccess>;
 
-/// The consumer of `access.attempted`, ready to run.
+/// Scores each `access.attempted` once and publishes its `fraud.scored`.
 #[derive(Clone, Debug)]
-pub struct AccessConsumer {
+pub struct ScoreAccess {
     jetstream: jetstream::Context,
     engine: FraudEngine,
     results: ResultStore,
-    settings: ConsumerSettings,
 }
 
-impl AccessConsumer {
-    /// Opens the results bucket and makes sure the stream and the consumer exist.
-    pub async fn start(
-        jetstream: jetstream::Context,
-        engine: FraudEngine,
-        settings: ConsumerSettings,
-    ) -> Result<Self, async_nats::Error> {
-        let results = ResultStore::open(&jetstream).await?;
-        open(&jetstream, &settings).await?;
-        Ok(Self {
+impl ScoreAccess {
+    pub fn new(jetstream: jetstream::Context, engine: FraudEngine, results: ResultStore) -> Self {
+        Self {
             jetstream,
             engine,
             results,
-            settings,
-        })
-    }
-
-    /// Handles messages, at most `concurrency` at once, until `stop` is cancelled; then
-    /// lets the messages in hand finish. A broken message stream (NATS down, consumer
-    /// gone) is reopened with backoff.
-    pub async fn run(self, stop: CancellationToken) {
-        let this = Arc::new(self);
-        let permits = Arc::new(Semaphore::new(this.settings.concurrency.max(1)));
-        let mut in_flight = JoinSet::new();
-        let mut failures: u32 = 0;
-        'reopen: while !stop.is_cancelled() {
-            if failures > 0 {
-                let delay = Duration::from_millis(100u64 << failures.min(5)).min(MAX_REOPEN_DELAY);
-                tokio::select! {
-                    _ = stop.cancelled() => break 'reopen,
-                    _ = tokio::time::sleep(delay) => {}
-                }
-            }
-            let opened = tokio::select! {
-                _ = stop.cancelled() => break 'reopen,
-                opened = this.messages() => opened,
-            };
-            let mut messages = match opened {
-                Ok(messages) => messages,
-                Err(error) => {
-                    failures = failures.saturating_add(1);
-                    tracing::warn!(%error, failures, "cannot open the access.attempted consumer");
-                    continue 'reopen;
-                }
-            };
-            loop {
-                while let Some(finished) = in_flight.try_join_next() {
-                    if let Err(error) = finished {
-                        tracing::error!(%error, "handling an access.attempted message panicked");
-                    }
-                }
-                let permit = tokio::select! {
-                    _ = stop.cancelled() => break 'reopen,
-                    permit = permits.clone().acquire_owned() => match permit {
-                        Ok(permit) => permit,
-                        Err(_) => break 'reopen,
-                    },
-                };
-                let next = tokio::select! {
-                    _ = stop.cancelled() => break 'reopen,
-                    next = messages.next() => next,
-                };
-                match next {
-                    Some(Ok(message)) => {
-                        failures = 0;
-                        let this = Arc::clone(&this);
-                        in_flight.spawn(async move {
-                            this.handle(message).await;
-                            drop(permit);
-                        });
-                    }
-                    Some(Err(error)) => {
-                        failures = failures.saturating_add(1);
-                        tracing::warn!(%error, "the access.attempted stream failed; reopening");
-                        continue 'reopen;
-                    }
-                    None => {
-                        failures = failures.saturating_add(1);
-                        tracing::warn!("the access.attempted stream ended; reopening");
-                        continue 'reopen;
-                    }
-                }
-            }
         }
-        while in_flight.join_next().await.is_some() {}
-        tracing::info!("access.attempted consumer stopped");
-    }
-
-    /// A fresh pull subscription to the consumer (recreated if it was deleted).
-    async fn messages(&self) -> Result<pull::Stream, async_nats::Error> {
-        let consumer = open(&self.jetstream, &self.settings).await?;
-        let batch = self.settings.concurrency.max(1);
-        Ok(consumer
-            .stream()
-            .max_messages_per_batch(batch)
-            .heartbeat(HEARTBEAT)
-            .messages()
-            .await?)
-    }
-
-    /// Handles one delivery and answers it: ack, nak with delay, or term.
-    #[tracing::instrument(skip_all, fields(stream_sequence, delivered))]
-    async fn handle(&self, message: jetstream::Message) {
-        let (stream_sequence, delivered) = match message.info() {
-            Ok(info) => (info.stream_sequence, info.delivered),
-            Err(_) => (0, 1),
-        };
-        let span = tracing::Span::current();
-        span.record("stream_sequence", stream_sequence);
-        span.record("delivered", delivered);
-
-        match self.score(&message.payload).await {
-            Ok(scored) => {
-                if let Err(error) = self.acknowledge(&message).await {
-                    // The score is published; a redelivery publishes the same one again.
-                    tracing::warn!(%error, "could not ack a scored access");
-                } else {
-                    tracing::info!(
-                        access_log_id = %scored.access_log_id,
-                        score = scored.score,
-                        risk = scored.risk,
-                        flagged = scored.flagged,
-                        "access scored from JetStream"
-                    );
-                }
-            }
-            Err(HandleError::Poison(reason)) => {
-                tracing::warn!(
-                    stream_sequence,
-                    %reason,
-                    "terminating a poison access.attempted message"
-                );
-                if let Err(error) = message.ack_with(AckKind::Term).await {
-                    tracing::warn!(%error, "could not terminate a poison message");
-                }
-            }
-            Err(HandleError::Transient(error)) => {
-                let delay = retry_delay(delivered);
-                if delivered >= self.settings.max_deliver {
-                    tracing::error!(%error, "scoring failed on the last delivery; giving up");
-                } else {
-                    tracing::warn!(%error, retry_in = ?delay, "scoring failed; retrying later");
-                }
-                if let Err(error) = message.ack_with(AckKind::Nak(Some(delay))).await {
-                    tracing::warn!(%error, "could not nak a message");
-                }
-            }
-        }
-    }
-
-    /// Acks and waits for the server to confirm it, so a lost ack is noticed here
-    /// rather than as a surprise redelivery.
-    async fn acknowledge(&self, message: &jetstream::Message) -> Result<(), async_nats::Error> {
-        message.double_ack().await
     }
 
     /// Scores one `access.attempted` body with one effect however often it comes, and
     /// publishes its `fraud.scored`.
     async fn score(&self, body: &[u8]) -> Result<FraudScored, HandleError> {
-        // Only the kind and place of a JSON error: its message may quote the payload.
-        let access: AccessAttempted = serde_json::from_slice(body).map_err(|e| {
-            HandleError::Poison(format!(
-                "{:?} JSON error at line {} column {}",
-                e.classify(),
-                e.line(),
-                e.column()
-            ))
-        })?;
-        let attempt = scoring::parse(&score_request(&access), self.engine.hasher(), Utc::now())
+        let access: AccessAttempted = json_body(body)?;
+        let attempt = scoring::parse(&score_request(&access), Utc::now())
             .map_err(|e| HandleError::Poison(e.to_string()))?;
         let id = access.access_log_id;
 
@@ -389,6 +421,26 @@ impl AccessConsumer {
     }
 }
 
+impl Handler for ScoreAccess {
+    const DURABLE: Durable = Durable {
+        name: ENGINE_CONSUMER,
+        subject: ACCESS_ATTEMPTED,
+        description: "GuestGuard fraud engines: score access attempts",
+    };
+
+    async fn handle(&self, body: &[u8]) -> Result<(), HandleError> {
+        let scored = self.score(body).await?;
+        tracing::info!(
+            access_log_id = %scored.access_log_id,
+            score = scored.score,
+            risk = scored.risk,
+            flagged = scored.flagged,
+            "access scored from JetStream"
+        );
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,16 +467,39 @@ mod tests {
             accept_language: String::new(),
             signals: Default::default(),
             is_rsvp: true,
-            sensitivity: None,
-            event_starts_at: None,
+            sensitivity: Some("strict".into()),
+            event_starts_at: Some("2026-12-01T18:00:00Z".parse().expect("time")),
         };
         let request = score_request(&access);
         assert_eq!(request.access_log_id, id.to_string());
         assert_eq!(request.ip, "");
         assert!(request.is_rsvp);
-        let hasher = crate::baselines::FingerprintHasher::new("k".into());
-        let attempt = scoring::parse(&request, &hasher, Utc::now()).expect("valid");
+        let attempt = scoring::parse(&request, Utc::now()).expect("valid");
         assert_eq!(attempt.access_id, Some(id));
         assert_eq!(attempt.device, None);
+        assert_eq!(attempt.sensitivity, crate::heuristics::Sensitivity::Strict);
+        assert_eq!(attempt.event_starts_at, access.event_starts_at);
+    }
+
+    #[test]
+    fn a_device_key_that_is_not_a_keyed_hash_is_poison() {
+        let access = AccessAttempted {
+            access_log_id: uuid::Uuid::from_u128(1),
+            event_id: uuid::Uuid::from_u128(1),
+            guest_id: uuid::Uuid::from_u128(1),
+            token_id: uuid::Uuid::from_u128(1),
+            accessed_at: "2026-11-23T12:00:00Z".parse().expect("time"),
+            ip: None,
+            user_agent: String::new(),
+            accept_language: String::new(),
+            signals: proto::events::Signals {
+                device_key: Some("raw-fingerprint".into()),
+                ..Default::default()
+            },
+            is_rsvp: false,
+            sensitivity: None,
+            event_starts_at: None,
+        };
+        assert!(scoring::parse(&score_request(&access), Utc::now()).is_err());
     }
 }

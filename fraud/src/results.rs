@@ -31,7 +31,8 @@ pub enum ResultError {
     Corrupt { key: String },
 }
 
-/// The outcome of scoring one access, as first computed.
+/// The outcome of scoring one access, as first computed: its band is the one of the
+/// event's sensitivity preset at that time, and stays so.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredScore {
     /// 0 (no risk) to 100.
@@ -68,13 +69,14 @@ pub struct ResultStore {
 }
 
 impl ResultStore {
-    /// Opens the bucket, creating it when missing.
-    pub async fn open(jetstream: &jetstream::Context) -> Result<Self, ResultError> {
+    /// Opens the bucket, creating it when missing (and applying its size limit).
+    pub async fn open(jetstream: &jetstream::Context, max_bytes: i64) -> Result<Self, ResultError> {
         let kv = crate::baselines::open_bucket(
             jetstream,
             BUCKET,
             "GuestGuard fraud engine: the score of each access",
             MAX_AGE,
+            max_bytes,
         )
         .await
         .map_err(ResultError::Unavailable)?;

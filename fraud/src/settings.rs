@@ -1,22 +1,24 @@
 //! Typed configuration of the fraud engine, read once from the environment at startup.
 //!
 //! Development has explicit defaults pointing at the local stack of `scripts/dev.sh`.
-//! Production (`GUESTGUARD_ENV=production`) refuses to start without a real fingerprint
-//! key. Every weight, threshold and band edge of the heuristics has its default in
-//! [`ScoringSettings::default`] and may be overridden here (`FRAUD_WEIGHT_*`, ...), and
-//! so may the JetStream consumer's limits ([`ConsumerSettings::default`],
-//! `FRAUD_CONSUMER_*`).
+//! Production (`GUESTGUARD_ENV=production`) refuses to start without NATS, its
+//! credentials and a real service token. Every weight, curve, threshold and band edge
+//! of the heuristics has its default in [`ScoringSettings::default`] and may be
+//! overridden here (`FRAUD_WEIGHT_*`, ...), and so may the retention and bucket sizes
+//! ([`StoreSettings::default`]) and the JetStream consumers' limits
+//! ([`ConsumerSettings::default`], `FRAUD_CONSUMER_*`).
+//!
+//! The engine holds no fingerprint key: device keys arrive already keyed by the web
+//! server and are stored as they came.
 
-use crate::{consumer::ConsumerSettings, heuristics::ScoringSettings};
+use crate::{
+    baselines::StoreSettings,
+    consumer::ConsumerSettings,
+    heuristics::{BandEdges, Curve, ScoringSettings},
+};
 use proto::{grpc_auth, nats::Credentials};
 use secrecy::SecretString;
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
-
-/// Key of the fingerprint hashes used only in development; production refuses it.
-pub const DEVELOPMENT_FINGERPRINT_KEY: &str =
-    "development-only-fingerprint-key-do-not-use-in-production";
-/// Shortest fingerprint key accepted in production, in bytes.
-pub const MIN_FINGERPRINT_KEY_BYTES: usize = 32;
 
 /// Why the settings could not be built.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -51,11 +53,11 @@ pub struct Settings {
     /// TLS of the gRPC port (`FRAUD_GRPC_TLS_CERT` + `FRAUD_GRPC_TLS_KEY`, PEM files);
     /// required in production unless the engine listens on loopback only.
     pub grpc_tls: Option<TlsFiles>,
-    /// HMAC key of the stored fingerprint hashes (`FRAUD_FINGERPRINT_KEY`).
-    pub fingerprint_key: SecretString,
-    /// Weights, thresholds and band edges of the heuristics.
+    /// Weights, curves, thresholds and band edges of the heuristics.
     pub scoring: ScoringSettings,
-    /// Limits of the `access.attempted` consumer.
+    /// Retention of what the engine learns and the size of its buckets.
+    pub store: StoreSettings,
+    /// Limits of the `access.attempted` and `guest.forgotten` consumers.
     pub consumer: ConsumerSettings,
 }
 
@@ -89,29 +91,6 @@ impl Settings {
             None if production => return Err(SettingsError::Missing { name: "NATS_URL" }),
             None => "nats://127.0.0.1:42229".to_owned(),
         };
-        let fingerprint_key = match lookup("FRAUD_FINGERPRINT_KEY") {
-            Some(key) => key,
-            None if production => {
-                return Err(SettingsError::Missing {
-                    name: "FRAUD_FINGERPRINT_KEY",
-                })
-            }
-            None => DEVELOPMENT_FINGERPRINT_KEY.to_owned(),
-        };
-        if production {
-            if fingerprint_key == DEVELOPMENT_FINGERPRINT_KEY {
-                return Err(SettingsError::Invalid {
-                    name: "FRAUD_FINGERPRINT_KEY",
-                    reason: "the development key cannot be used in production".into(),
-                });
-            }
-            if fingerprint_key.len() < MIN_FINGERPRINT_KEY_BYTES {
-                return Err(SettingsError::Invalid {
-                    name: "FRAUD_FINGERPRINT_KEY",
-                    reason: format!("must be at least {MIN_FINGERPRINT_KEY_BYTES} bytes"),
-                });
-            }
-        }
         let nats_credentials = Credentials::from_lookup(&lookup, proto::nats::ENGINE, production)
             .map_err(|proto::nats::CredentialsError::Missing(name)| {
             SettingsError::Missing { name }
@@ -165,8 +144,8 @@ impl Settings {
             nats_credentials,
             grpc_token: grpc_token.into(),
             grpc_tls,
-            fingerprint_key: SecretString::from(fingerprint_key),
             scoring: scoring_from_lookup(&lookup)?,
+            store: store_from_lookup(&lookup)?,
             consumer: consumer_from_lookup(&lookup)?,
         })
     }
@@ -179,8 +158,8 @@ impl Settings {
             nats_credentials: Credentials::development(proto::nats::ENGINE),
             grpc_token: grpc_auth::DEVELOPMENT_TOKEN.into(),
             grpc_tls: None,
-            fingerprint_key: SecretString::from(DEVELOPMENT_FINGERPRINT_KEY),
             scoring: ScoringSettings::default(),
+            store: StoreSettings::default(),
             consumer: ConsumerSettings::default(),
         }
     }
@@ -234,30 +213,124 @@ fn consumer_from_lookup(
     })
 }
 
+/// Reads a whole number of bytes between 1 MiB and 1 TiB, or the default when unset.
+fn bytes(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: i64,
+) -> Result<i64, SettingsError> {
+    const RANGE: (i64, i64) = (1 << 20, 1 << 40);
+    match lookup(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|value| (RANGE.0..=RANGE.1).contains(value))
+            .ok_or(SettingsError::Invalid {
+                name,
+                reason: format!(
+                    "expected a number of bytes between {} and {}",
+                    RANGE.0, RANGE.1
+                ),
+            }),
+    }
+}
+
+/// Applies the retention and bucket-size overrides to the default store settings.
+fn store_from_lookup(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<StoreSettings, SettingsError> {
+    const DAY: u64 = 24 * 60 * 60;
+    let defaults = StoreSettings::default();
+    let days = |name: &'static str, default: Duration| -> Result<Duration, SettingsError> {
+        let default = u32::try_from(default.as_secs() / DAY).unwrap_or(u32::MAX);
+        let days = bounded(lookup, name, default, (1, 3_650))?;
+        Ok(Duration::from_secs(u64::from(days) * DAY))
+    };
+    Ok(StoreSettings {
+        retention_after_event: days(
+            "FRAUD_RETENTION_AFTER_EVENT_DAYS",
+            defaults.retention_after_event,
+        )?,
+        retention_default: days("FRAUD_RETENTION_DEFAULT_DAYS", defaults.retention_default)?,
+        baselines_max_bytes: bytes(
+            lookup,
+            "FRAUD_BASELINES_MAX_BYTES",
+            defaults.baselines_max_bytes,
+        )?,
+        results_max_bytes: bytes(
+            lookup,
+            "FRAUD_RESULTS_MAX_BYTES",
+            defaults.results_max_bytes,
+        )?,
+    })
+}
+
+/// Reads a growing weight: its base `FRAUD_WEIGHT_<REASON>`, its `FRAUD_<REASON>_STEP`
+/// per count past the threshold and its cap `FRAUD_<REASON>_MAX`.
+fn curve(
+    lookup: &impl Fn(&str) -> Option<String>,
+    [base, step, max]: [&'static str; 3],
+    default: Curve,
+) -> Result<Curve, SettingsError> {
+    Ok(Curve {
+        base: bounded(lookup, base, default.base, (0, 100))?,
+        step: bounded(lookup, step, default.step, (0, 100))?,
+        max: bounded(lookup, max, default.max, (0, 100))?,
+    })
+}
+
+/// Reads one preset's band edges (`<prefix>MEDIUM_FROM`, `_HIGH_FROM`, `_BLOCK_FROM`
+/// and `flag`), which must rise: 0 < medium < high < block.
+fn band_edges(
+    lookup: &impl Fn(&str) -> Option<String>,
+    [medium, high, block, flag]: [&'static str; 4],
+    default: BandEdges,
+) -> Result<BandEdges, SettingsError> {
+    let edges = BandEdges {
+        medium_from: bounded(lookup, medium, default.medium_from, (0, 100))?,
+        high_from: bounded(lookup, high, default.high_from, (0, 100))?,
+        block_from: bounded(lookup, block, default.block_from, (0, 100))?,
+        flag_from: bounded(lookup, flag, default.flag_from, (0, 100))?,
+    };
+    if !(0 < edges.medium_from
+        && edges.medium_from < edges.high_from
+        && edges.high_from < edges.block_from)
+    {
+        return Err(SettingsError::Invalid {
+            name: medium,
+            reason: "band edges must rise: 0 < medium < high < block".into(),
+        });
+    }
+    Ok(edges)
+}
+
+/// Reads a window in seconds (1 s to a week).
+fn window(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: chrono::Duration,
+) -> Result<chrono::Duration, SettingsError> {
+    let default = u32::try_from(default.num_seconds()).unwrap_or(u32::MAX);
+    let secs = bounded(lookup, name, default, (1, 7 * 24 * 3600))?;
+    Ok(chrono::Duration::seconds(i64::from(secs)))
+}
+
 /// Applies the `FRAUD_*` overrides to the default scoring settings.
 fn scoring_from_lookup(
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> Result<ScoringSettings, SettingsError> {
     let mut s = ScoringSettings::default();
-    let number = |name: &'static str, default: u32, max: u32| -> Result<u32, SettingsError> {
-        match lookup(name) {
-            None => Ok(default),
-            Some(raw) => raw
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|value| *value <= max)
-                .ok_or(SettingsError::Invalid {
-                    name,
-                    reason: format!("expected a whole number between 0 and {max}"),
-                }),
-        }
-    };
-    // Every reason's weight, 0–100.
+    // Every fixed weight, 0–100.
     for (name, weight) in [
         (
             "FRAUD_WEIGHT_FINGERPRINT_MISMATCH",
             &mut s.fingerprint_mismatch_weight,
+        ),
+        (
+            "FRAUD_WEIGHT_NEW_DEVICE_AFTER_RSVP",
+            &mut s.new_device_after_rsvp_weight,
         ),
         (
             "FRAUD_WEIGHT_IP_CHANGED_SAME_NETWORK",
@@ -281,57 +354,142 @@ fn scoring_from_lookup(
             &mut s.automation_user_agent_weight,
         ),
         (
-            "FRAUD_WEIGHT_REPEATED_ACCESS",
-            &mut s.repeated_access_weight,
-        ),
-        ("FRAUD_WEIGHT_SHARED_DEVICE", &mut s.shared_device_weight),
-        (
-            "FRAUD_WEIGHT_NEW_DEVICE_AFTER_RSVP",
-            &mut s.new_device_after_rsvp_weight,
+            "FRAUD_WEIGHT_AUTOMATION_DRIVER",
+            &mut s.automation_driver_weight,
         ),
     ] {
-        *weight = number(name, *weight, 100)?;
+        *weight = bounded(lookup, name, *weight, (0, 100))?;
     }
-    s.repeated_access_threshold = number(
+    // Withholding the fingerprint weighs like a mismatch unless told otherwise.
+    s.fingerprint_withheld_weight = bounded(
+        lookup,
+        "FRAUD_WEIGHT_FINGERPRINT_WITHHELD",
+        s.fingerprint_mismatch_weight,
+        (0, 100),
+    )?;
+    s.device_conflict = curve(
+        lookup,
+        [
+            "FRAUD_WEIGHT_DEVICE_CONFLICT",
+            "FRAUD_DEVICE_CONFLICT_STEP",
+            "FRAUD_DEVICE_CONFLICT_MAX",
+        ],
+        s.device_conflict,
+    )?;
+    s.automation_signals = curve(
+        lookup,
+        [
+            "FRAUD_WEIGHT_AUTOMATION_SIGNALS",
+            "FRAUD_AUTOMATION_SIGNALS_STEP",
+            "FRAUD_AUTOMATION_SIGNALS_MAX",
+        ],
+        s.automation_signals,
+    )?;
+    s.repeated_access = curve(
+        lookup,
+        [
+            "FRAUD_WEIGHT_REPEATED_ACCESS",
+            "FRAUD_REPEATED_ACCESS_STEP",
+            "FRAUD_REPEATED_ACCESS_MAX",
+        ],
+        s.repeated_access,
+    )?;
+    s.shared_device = curve(
+        lookup,
+        [
+            "FRAUD_WEIGHT_SHARED_DEVICE",
+            "FRAUD_SHARED_DEVICE_STEP",
+            "FRAUD_SHARED_DEVICE_MAX",
+        ],
+        s.shared_device,
+    )?;
+    s.rotating_fingerprints = curve(
+        lookup,
+        [
+            "FRAUD_WEIGHT_ROTATING_FINGERPRINTS",
+            "FRAUD_ROTATING_FINGERPRINTS_STEP",
+            "FRAUD_ROTATING_FINGERPRINTS_MAX",
+        ],
+        s.rotating_fingerprints,
+    )?;
+    s.repeated_access_threshold = bounded(
+        lookup,
         "FRAUD_REPEATED_ACCESS_THRESHOLD",
         s.repeated_access_threshold,
-        10_000,
-    )?
-    .max(1);
-    let window_secs = number(
-        "FRAUD_REPEATED_ACCESS_WINDOW_SECS",
-        s.repeated_access_window.num_seconds() as u32,
-        7 * 24 * 3600,
+        (1, 10_000),
     )?;
-    s.repeated_access_window = chrono::Duration::seconds(i64::from(window_secs.max(1)));
-    s.shared_device_threshold = number(
+    s.repeated_access_window = window(
+        lookup,
+        "FRAUD_REPEATED_ACCESS_WINDOW_SECS",
+        s.repeated_access_window,
+    )?;
+    s.shared_device_threshold = bounded(
+        lookup,
         "FRAUD_SHARED_DEVICE_THRESHOLD",
         s.shared_device_threshold,
-        10_000,
-    )?
-    .max(1);
-    s.medium_from = number("FRAUD_BAND_MEDIUM_FROM", s.medium_from, 100)?;
-    s.high_from = number("FRAUD_BAND_HIGH_FROM", s.high_from, 100)?;
-    s.block_from = number("FRAUD_BAND_BLOCK_FROM", s.block_from, 100)?;
-    s.flag_from = number("FRAUD_FLAG_FROM", s.flag_from, 100)?;
-    if !(0 < s.medium_from && s.medium_from < s.high_from && s.high_from < s.block_from) {
-        return Err(SettingsError::Invalid {
-            name: "FRAUD_BAND_MEDIUM_FROM",
-            reason: "band edges must rise: 0 < medium < high < block".into(),
-        });
-    }
-    s.recent_access_limit = number(
+        (1, 10_000),
+    )?;
+    s.rotating_fingerprints_threshold = bounded(
+        lookup,
+        "FRAUD_ROTATING_FINGERPRINTS_THRESHOLD",
+        s.rotating_fingerprints_threshold,
+        (2, 10_000),
+    )?;
+    s.rotating_fingerprints_window = window(
+        lookup,
+        "FRAUD_ROTATING_FINGERPRINTS_WINDOW_SECS",
+        s.rotating_fingerprints_window,
+    )?;
+    s.standard = band_edges(
+        lookup,
+        [
+            "FRAUD_BAND_MEDIUM_FROM",
+            "FRAUD_BAND_HIGH_FROM",
+            "FRAUD_BAND_BLOCK_FROM",
+            "FRAUD_FLAG_FROM",
+        ],
+        s.standard,
+    )?;
+    s.relaxed = band_edges(
+        lookup,
+        [
+            "FRAUD_RELAXED_MEDIUM_FROM",
+            "FRAUD_RELAXED_HIGH_FROM",
+            "FRAUD_RELAXED_BLOCK_FROM",
+            "FRAUD_RELAXED_FLAG_FROM",
+        ],
+        s.relaxed,
+    )?;
+    s.strict = band_edges(
+        lookup,
+        [
+            "FRAUD_STRICT_MEDIUM_FROM",
+            "FRAUD_STRICT_HIGH_FROM",
+            "FRAUD_STRICT_BLOCK_FROM",
+            "FRAUD_STRICT_FLAG_FROM",
+        ],
+        s.strict,
+    )?;
+    let limit = |name: &'static str, default: usize, least: u32| {
+        let default = u32::try_from(default).unwrap_or(u32::MAX);
+        bounded(lookup, name, default, (0, 1_000)).map(|value| value.max(least) as usize)
+    };
+    s.recent_access_limit = limit(
         "FRAUD_RECENT_ACCESS_LIMIT",
-        s.recent_access_limit as u32,
-        1_000,
-    )?
-    .max(s.repeated_access_threshold) as usize;
-    s.device_guest_limit = number(
+        s.recent_access_limit,
+        s.repeated_access_threshold,
+    )?;
+    s.device_guest_limit = limit(
         "FRAUD_DEVICE_GUEST_LIMIT",
-        s.device_guest_limit as u32,
-        1_000,
-    )?
-    .max(s.shared_device_threshold + 1) as usize;
+        s.device_guest_limit,
+        s.shared_device_threshold + 1,
+    )?;
+    s.guest_device_limit = limit("FRAUD_GUEST_DEVICE_LIMIT", s.guest_device_limit, 2)?;
+    s.origin_entry_limit = limit(
+        "FRAUD_ORIGIN_ENTRY_LIMIT",
+        s.origin_entry_limit,
+        s.rotating_fingerprints_threshold,
+    )?;
     Ok(s)
 }
 
@@ -375,14 +533,7 @@ mod tests {
     ];
 
     fn production(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
-        let mut vars = vec![
-            ("GUESTGUARD_ENV", "production"),
-            ("NATS_URL", "nats://n:4"),
-            (
-                "FRAUD_FINGERPRINT_KEY",
-                "a-real-production-key-of-enough-bytes!!",
-            ),
-        ];
+        let mut vars = vec![("GUESTGUARD_ENV", "production"), ("NATS_URL", "nats://n:4")];
         vars.extend(SERVICE_CREDENTIALS);
         for (name, value) in extra {
             vars.retain(|(key, _)| key != name);
@@ -425,19 +576,9 @@ mod tests {
     }
 
     #[test]
-    fn production_requires_a_real_fingerprint_key() {
-        let base = [("GUESTGUARD_ENV", "production"), ("NATS_URL", "nats://n:4")];
-        assert_eq!(
-            from(&base).expect_err("missing"),
-            SettingsError::Missing {
-                name: "FRAUD_FINGERPRINT_KEY"
-            }
-        );
-        let dev_key = production(&[("FRAUD_FINGERPRINT_KEY", DEVELOPMENT_FINGERPRINT_KEY)]);
-        assert!(from(&dev_key).is_err());
-        let short = production(&[("FRAUD_FINGERPRINT_KEY", "short")]);
-        assert!(from(&short).is_err());
-        assert!(from(&production(&[])).is_ok());
+    fn the_engine_needs_no_fingerprint_key_any_more() {
+        let s = from(&production(&[])).expect("production without a fingerprint key");
+        assert_eq!(s.store, StoreSettings::default());
     }
 
     #[test]
@@ -449,7 +590,7 @@ mod tests {
         ])
         .expect("overrides");
         assert_eq!(s.scoring.fingerprint_mismatch_weight, 70);
-        assert_eq!(s.scoring.high_from, 50);
+        assert_eq!(s.scoring.standard.high_from, 50);
         assert_eq!(
             s.scoring.repeated_access_window,
             chrono::Duration::seconds(60)
@@ -461,6 +602,75 @@ mod tests {
         assert!(from(&[("FRAUD_WEIGHT_NEW_NETWORK", "500")]).is_err());
         assert!(from(&[("FRAUD_WEIGHT_NEW_NETWORK", "lots")]).is_err());
         assert!(from(&[("FRAUD_BAND_HIGH_FROM", "90")]).is_err());
+        assert!(from(&[("FRAUD_STRICT_MEDIUM_FROM", "50")]).is_err());
+        assert!(from(&[("FRAUD_RETENTION_AFTER_EVENT_DAYS", "0")]).is_err());
+        assert!(from(&[("FRAUD_BASELINES_MAX_BYTES", "12")]).is_err());
+    }
+
+    #[test]
+    fn each_preset_has_its_own_band_edges() {
+        let s = from(&[
+            ("FRAUD_RELAXED_MEDIUM_FROM", "45"),
+            ("FRAUD_STRICT_FLAG_FROM", "40"),
+            ("FRAUD_FLAG_FROM", "65"),
+        ])
+        .expect("overrides");
+        assert_eq!(s.scoring.relaxed.medium_from, 45);
+        assert_eq!(s.scoring.strict.flag_from, 40);
+        assert_eq!(s.scoring.standard.flag_from, 65);
+        assert_eq!(s.scoring.standard.medium_from, 30);
+    }
+
+    #[test]
+    fn growing_weights_have_a_base_a_step_and_a_cap() {
+        let s = from(&[
+            ("FRAUD_WEIGHT_SHARED_DEVICE", "30"),
+            ("FRAUD_SHARED_DEVICE_STEP", "5"),
+            ("FRAUD_ROTATING_FINGERPRINTS_MAX", "95"),
+            ("FRAUD_ROTATING_FINGERPRINTS_WINDOW_SECS", "600"),
+        ])
+        .expect("overrides");
+        assert_eq!(
+            s.scoring.shared_device,
+            Curve {
+                base: 30,
+                step: 5,
+                max: 80
+            }
+        );
+        assert_eq!(s.scoring.rotating_fingerprints.max, 95);
+        assert_eq!(
+            s.scoring.rotating_fingerprints_window,
+            chrono::Duration::minutes(10)
+        );
+    }
+
+    #[test]
+    fn a_withheld_fingerprint_weighs_like_a_mismatch_unless_set() {
+        let s = from(&[("FRAUD_WEIGHT_FINGERPRINT_MISMATCH", "50")]).expect("overrides");
+        assert_eq!(s.scoring.fingerprint_withheld_weight, 50);
+        let s = from(&[("FRAUD_WEIGHT_FINGERPRINT_WITHHELD", "70")]).expect("overrides");
+        assert_eq!(s.scoring.fingerprint_withheld_weight, 70);
+    }
+
+    #[test]
+    fn retention_and_bucket_sizes_can_be_overridden() {
+        let s = from(&[
+            ("FRAUD_RETENTION_AFTER_EVENT_DAYS", "7"),
+            ("FRAUD_RETENTION_DEFAULT_DAYS", "14"),
+            ("FRAUD_RESULTS_MAX_BYTES", "104857600"),
+        ])
+        .expect("overrides");
+        assert_eq!(
+            s.store.retention_after_event,
+            Duration::from_secs(7 * 24 * 3600)
+        );
+        assert_eq!(
+            s.store.retention_default,
+            Duration::from_secs(14 * 24 * 3600)
+        );
+        assert_eq!(s.store.results_max_bytes, 100 << 20);
+        assert_eq!(s.store.baselines_max_bytes, 1 << 30);
     }
 
     #[test]

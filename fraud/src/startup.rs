@@ -1,12 +1,15 @@
 //! Building and running the fraud engine: NATS connection (as the `guestguard-fraud`
-//! user), baselines and results buckets, the events stream and the engine's consumer,
-//! then the gRPC server (scoring + standard health, both requiring the service token,
-//! over TLS when configured) running beside the consumer until the stop token.
+//! user), baselines and results buckets, the events stream and the engine's two
+//! consumers (`access.attempted`, `guest.forgotten`), then the gRPC server (scoring +
+//! standard health, both requiring the service token, over TLS when configured)
+//! running beside the consumers until the stop token.
 
 use crate::{
-    baselines::{BaselineStore, FingerprintHasher},
-    consumer::AccessConsumer,
-    scoring::FraudEngine,
+    baselines::BaselineStore,
+    consumer::{AccessConsumer, ScoreAccess},
+    engine::FraudEngine,
+    forget::{ForgetConsumer, ForgetGuests},
+    results::ResultStore,
     settings::{Settings, TlsFiles},
 };
 use anyhow::Context as _;
@@ -35,6 +38,7 @@ pub struct FraudServer {
     listener: TcpListener,
     engine: FraudEngine,
     consumer: AccessConsumer,
+    forget_consumer: ForgetConsumer,
     client: async_nats::Client,
     auth: RequireToken,
     tls: Option<ServerTlsConfig>,
@@ -43,7 +47,7 @@ pub struct FraudServer {
 
 impl FraudServer {
     /// Connects to NATS, opens (or creates) the baselines and results buckets, the
-    /// events stream and the engine's consumer, and binds the gRPC address (port 0
+    /// events stream and the engine's consumers, and binds the gRPC address (port 0
     /// picks a free port).
     pub async fn build(settings: Settings, stop: CancellationToken) -> anyhow::Result<Self> {
         // The URL may carry credentials: logs and errors name only its host part.
@@ -61,18 +65,29 @@ impl FraudServer {
             .with_context(|| format!("connecting to NATS at {nats_host}"))?;
         let mut jetstream = async_nats::jetstream::new(client.clone());
         jetstream.set_timeout(NATS_REQUEST_TIMEOUT);
-        let store = BaselineStore::open(&jetstream)
+        let store = BaselineStore::open(&jetstream, settings.store.clone())
             .await
             .context("opening the baselines bucket")?;
-        let engine = FraudEngine::new(
-            store,
-            FingerprintHasher::new(settings.fingerprint_key.clone()),
-            settings.scoring.clone(),
-        );
-        let consumer = AccessConsumer::start(jetstream, engine.clone(), settings.consumer.clone())
+        let results = ResultStore::open(&jetstream, settings.store.results_max_bytes)
             .await
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .context("opening the events stream and the access.attempted consumer")?;
+            .context("opening the results bucket")?;
+        let engine = FraudEngine::new(store, settings.scoring.clone());
+        let consumer = AccessConsumer::start(
+            jetstream.clone(),
+            ScoreAccess::new(jetstream.clone(), engine.clone(), results),
+            settings.consumer.clone(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("opening the events stream and the access.attempted consumer")?;
+        let forget_consumer = ForgetConsumer::start(
+            jetstream,
+            ForgetGuests::new(engine.clone()),
+            settings.consumer.clone(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("opening the guest.forgotten consumer")?;
         let tls = match &settings.grpc_tls {
             Some(files) => Some(server_tls(files)?),
             None => None,
@@ -84,6 +99,7 @@ impl FraudServer {
             listener,
             engine,
             consumer,
+            forget_consumer,
             client,
             auth: RequireToken::new(settings.grpc_token.clone()),
             tls,
@@ -98,7 +114,7 @@ impl FraudServer {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
-    /// Serves gRPC and consumes `access.attempted` until the stop token is cancelled (or
+    /// Serves gRPC and consumes `access.attempted` and `guest.forgotten` until the stop token is cancelled (or
     /// the gRPC server fails), then finishes in-flight calls and messages.
     ///
     /// The health service reports `guestguard.fraud.v1.FraudService` as SERVING only
@@ -111,6 +127,7 @@ impl FraudServer {
             .await;
         let health = tokio::spawn(follow_nats_health(self.client, reporter, stop.clone()));
         let consumer = tokio::spawn(self.consumer.run(stop.clone()));
+        let forget_consumer = tokio::spawn(self.forget_consumer.run(stop.clone()));
 
         let mut server = tonic::transport::Server::builder();
         if let Some(tls) = self.tls {
@@ -127,7 +144,7 @@ impl FraudServer {
             .await
             .context("serving gRPC");
         stop.cancel();
-        let _ = tokio::join!(health, consumer);
+        let _ = tokio::join!(health, consumer, forget_consumer);
         served
     }
 }

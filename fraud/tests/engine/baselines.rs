@@ -1,11 +1,8 @@
-//! The shared baselines: they outlive an engine, survive concurrent engines, and never
-//! hold a raw fingerprint.
+//! The shared baselines: they outlive an engine, survive concurrent engines, and hold
+//! device keys exactly as the web server keyed them.
 
-use crate::helpers::{Access, Engine, Nats, LAPTOP};
-use fraud::{
-    baselines::{BaselineStore, FingerprintHasher},
-    settings::DEVELOPMENT_FINGERPRINT_KEY,
-};
+use crate::helpers::{device_key, Access, Engine, Nats, LAPTOP};
+use fraud::{baselines::BaselineStore, heuristics::DeviceKey};
 use uuid::Uuid;
 
 const HOME: &str = "203.0.113.20";
@@ -15,7 +12,7 @@ async fn a_new_engine_on_the_same_nats_knows_the_old_baseline() {
     let nats = Nats::start().await;
     let guest = Uuid::from_u128(1);
     let first = Engine::start(&nats).await;
-    first.score(&Access::by(guest, "phone", HOME)).await;
+    first.score(&Access::by(guest, "phone", HOME).rsvp()).await;
     first.stop();
     drop(first);
 
@@ -67,36 +64,79 @@ async fn two_engines_updating_the_same_guest_at_once_lose_no_update() {
     let accesses = baseline["recent_accesses"].as_array().expect("accesses");
     assert_eq!(accesses.len(), 2 * per_engine as usize, "{baseline}");
 
-    let device = FingerprintHasher::new(DEVELOPMENT_FINGERPRINT_KEY.into()).device("shared-kiosk");
+    let device = DeviceKey::parse(&device_key("shared-kiosk")).expect("a keyed hash");
     let guests = nats.bucket_value(&BaselineStore::device_key(&device)).await;
     assert_eq!(guests["guests"].as_array().expect("guests").len(), 12);
 }
 
 #[tokio::test]
-async fn fingerprints_are_stored_only_as_keyed_hashes() {
+async fn device_keys_are_stored_as_the_web_server_keyed_them_and_never_hashed_again() {
     let nats = Nats::start().await;
     let engine = Engine::start(&nats).await;
-    let raw = "fp-8c1d77e2-raw-browser-fingerprint";
+    let keyed = device_key("fp-8c1d77e2-raw-browser-fingerprint");
     for guest in 1..=3 {
         engine
-            .score(&Access::by(Uuid::from_u128(guest), raw, HOME).at(guest as i64))
+            .score(
+                &Access::by(
+                    Uuid::from_u128(guest),
+                    "fp-8c1d77e2-raw-browser-fingerprint",
+                    HOME,
+                )
+                .at(guest as i64)
+                .rsvp(),
+            )
             .await;
     }
     let contents = nats.bucket_contents().await;
-    assert!(!contents.is_empty());
-    for (key, value) in &contents {
-        assert!(!key.contains(raw), "raw fingerprint in key {key}");
-        assert!(!value.contains(raw), "raw fingerprint in {key}: {value}");
-    }
-    let keyed = FingerprintHasher::new(DEVELOPMENT_FINGERPRINT_KEY.into()).device(raw);
+    let device = DeviceKey::parse(&keyed).expect("a keyed hash");
     assert!(
         contents
             .iter()
-            .any(|(key, _)| *key == BaselineStore::device_key(&keyed)),
-        "the device is stored under its keyed hash: {contents:?}"
+            .any(|(key, _)| *key == BaselineStore::device_key(&device)),
+        "the device is stored under the key it came with: {contents:?}"
     );
     let baseline = nats
         .bucket_value(&BaselineStore::guest_key(Uuid::from_u128(1)))
         .await;
     assert_eq!(baseline["trusted_device"], keyed.as_str());
+}
+
+#[tokio::test]
+async fn an_engine_takes_over_the_bucket_and_the_baselines_of_the_previous_version() {
+    let nats = Nats::start().await;
+    // The previous engine's bucket: no per-message TTLs, no size limit, its JSON.
+    let old_bucket = nats
+        .jetstream()
+        .await
+        .create_key_value(async_nats::jetstream::kv::Config {
+            bucket: fraud::baselines::BUCKET.to_owned(),
+            history: 1,
+            ..Default::default()
+        })
+        .await
+        .expect("the old bucket");
+    let guest = Uuid::from_u128(1);
+    let old_baseline = serde_json::json!({
+        "trusted_device": device_key("phone"),
+        "trusted_ip": HOME,
+        "responded": false,
+        "recent_accesses": [],
+        "recent_access_ids": [],
+    });
+    old_bucket
+        .put(
+            BaselineStore::guest_key(guest),
+            old_baseline.to_string().into(),
+        )
+        .await
+        .expect("an old baseline");
+
+    let engine = Engine::start(&nats).await;
+    let laptop = engine
+        .score(&Access::by(guest, "laptop", HOME).agent(LAPTOP).at(60))
+        .await;
+    assert_eq!(laptop.0.reasons, ["fingerprint_mismatch"], "{laptop:?}");
+    let baseline = nats.bucket_value(&BaselineStore::guest_key(guest)).await;
+    assert_eq!(baseline["trusted_device"], device_key("phone"));
+    assert!(baseline["expires_at"].is_string(), "{baseline}");
 }

@@ -1,10 +1,17 @@
-//! The asynchronous path: `access.attempted` in, `fraud.scored` out, through a real
-//! JetStream and real engines, with redeliveries, poison, outages and two engines.
+//! The asynchronous paths: `access.attempted` in, `fraud.scored` out, and
+//! `guest.forgotten` in, through a real JetStream and real engines, with redeliveries,
+//! poison, outages and two engines.
 
-use crate::helpers::{eventually, Access, Engine, Nats, LAPTOP, PATIENCE};
-use fraud::baselines::BaselineStore;
+use crate::helpers::{device_key, eventually, Access, Engine, Nats, LAPTOP, PATIENCE};
+use fraud::{baselines::BaselineStore, heuristics::DeviceKey};
 use futures::StreamExt as _;
-use proto::events::{FraudScored, ACCESS_ATTEMPTED, ENGINE_CONSUMER, FRAUD_SCORED, STREAM};
+use proto::{
+    events::{
+        FraudScored, ACCESS_ATTEMPTED, ENGINE_CONSUMER, ENGINE_FORGET_CONSUMER, FRAUD_SCORED,
+        GUEST_FORGOTTEN, STREAM,
+    },
+    fraud::v1::Sensitivity,
+};
 use std::{collections::BTreeSet, time::Duration};
 use tonic_health::pb::health_check_response::ServingStatus;
 use uuid::Uuid;
@@ -122,10 +129,13 @@ async fn a_poison_message_is_terminated_and_the_next_access_is_still_scored() {
     let good = Uuid::from_u128(3);
     let mut unparsable = Access::by(Uuid::from_u128(2), "phone", HOME).event(Uuid::from_u128(2));
     unparsable.ip = Some("999.1.1.1".into());
+    let mut unkeyed = Access::by(Uuid::from_u128(4), "phone", HOME).event(Uuid::from_u128(4));
+    unkeyed.signals.device_key = Some("raw-browser-fingerprint".into());
 
     nats.publish(ACCESS_ATTEMPTED, "poison-1", b"{not json".to_vec())
         .await;
     nats.publish_access(&unparsable, "poison-2").await;
+    nats.publish_access(&unkeyed, "poison-3").await;
     nats.publish_access(
         &Access::by(Uuid::from_u128(1), "phone", HOME).event(good),
         "good",
@@ -137,9 +147,9 @@ async fn a_poison_message_is_terminated_and_the_next_access_is_still_scored() {
     let scored = nats.fraud_scored().await;
     assert_eq!(scored.len(), 1, "{scored:?}");
     only_score_of(&scored, good);
-    // Three messages, three deliveries: neither poison message came back.
-    assert_eq!(consumer.delivered.consumer_sequence, 3, "{consumer:?}");
-    assert_eq!(consumer.ack_floor.stream_sequence, 3, "{consumer:?}");
+    // Four messages, four deliveries: no poison message came back.
+    assert_eq!(consumer.delivered.consumer_sequence, 4, "{consumer:?}");
+    assert_eq!(consumer.ack_floor.stream_sequence, 4, "{consumer:?}");
 }
 
 #[tokio::test]
@@ -263,4 +273,63 @@ async fn two_engines_on_the_same_consumer_score_each_access_once() {
             "{baseline}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_stored_result_keeps_the_band_of_the_preset_it_was_scored_under() {
+    let nats = Nats::start().await;
+    let _engine = Engine::start(&nats).await;
+    let access_id = Uuid::from_u128(700);
+    // A page that saw no plugins scores 45: high under strict, medium under standard.
+    let strict = Access::by(Uuid::from_u128(1), "phone", HOME)
+        .showing(&["no_plugins"])
+        .sensitivity(Sensitivity::Strict);
+    nats.publish_access(&strict.event(access_id), "strict")
+        .await;
+    nats.wait_for_scores(1).await;
+    nats.wait_until_consumed().await;
+    // The host relaxed the event and the same access comes again.
+    let standard = strict.clone().sensitivity(Sensitivity::Standard);
+    nats.publish_access(&standard.event(access_id), "standard-redelivery")
+        .await;
+    nats.wait_until_consumed().await;
+
+    let scored = nats.fraud_scored().await;
+    let result = only_score_of(&scored, access_id);
+    assert_eq!(
+        (result.score, result.risk.as_str(), result.flagged),
+        (45, "high", true)
+    );
+}
+
+#[tokio::test]
+async fn a_guest_forgotten_event_removes_the_guests_from_the_engines_memory() {
+    let nats = Nats::start().await;
+    let engine = Engine::start(&nats).await;
+    let (deleted, kept) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    for (guest, minute) in [(deleted, 0), (kept, 1)] {
+        engine
+            .score(&Access::by(guest, "shared-tablet", HOME).at(minute))
+            .await;
+    }
+
+    nats.publish(GUEST_FORGOTTEN, "poison", b"[1, 2".to_vec())
+        .await;
+    nats.publish_forgotten(&[deleted, Uuid::from_u128(99)], "forget-1")
+        .await;
+    nats.publish_forgotten(&[deleted], "forget-1-again").await;
+    let consumer = nats.wait_until_drained(ENGINE_FORGET_CONSUMER).await;
+    assert_eq!(consumer.delivered.consumer_sequence, 3, "{consumer:?}");
+
+    assert_eq!(
+        nats.bucket_get(&BaselineStore::guest_key(deleted)).await,
+        None
+    );
+    assert!(nats
+        .bucket_get(&BaselineStore::guest_key(kept))
+        .await
+        .is_some());
+    let tablet = DeviceKey::parse(&device_key("shared-tablet")).expect("a keyed hash");
+    let index = nats.bucket_value(&BaselineStore::device_key(&tablet)).await;
+    assert_eq!(index["guests"], serde_json::json!([kept]));
 }

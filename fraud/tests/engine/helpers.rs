@@ -2,15 +2,20 @@
 //! configuration: users, permissions, development passwords) and fraud engines on
 //! `127.0.0.1:0`, driven through a tonic client (with the service token) or through the
 //! JetStream events, with a small builder for access attempts.
+//!
+//! Devices are named in tests ("anna-phone") and sent as the web server would: the
+//! 64-hex-digit hash of the name ([`device_key`]).
 
 use async_nats::jetstream;
 use fraud::{baselines::BUCKET, settings::Settings, startup::FraudServer};
 use proto::{
-    events::{self, AccessAttempted, FraudScored},
+    events::{self, AccessAttempted, FraudScored, GuestForgotten},
     fraud::v1::{
-        fraud_service_client::FraudServiceClient, ClientSignals, Risk, ScoreRequest, ScoreResponse,
+        fraud_service_client::FraudServiceClient, ApproveDeviceRequest, ClientSignals,
+        ResetGuestRequest, Risk, ScoreRequest, ScoreResponse, Sensitivity,
     },
 };
+use sha2::{Digest as _, Sha256};
 use std::{
     future::Future,
     net::{SocketAddr, TcpListener, TcpStream},
@@ -52,6 +57,22 @@ pub const PHONE: &str =
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148";
 pub const LAPTOP: &str =
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36";
+pub const HEADLESS: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/124.0.0.0 Safari/537.36";
+
+/// The device key the web server sends for a named test device: 64 lowercase hex
+/// digits.
+pub fn device_key(name: &str) -> String {
+    Sha256::digest(name.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The event every access belongs to unless told otherwise.
+pub fn default_event() -> Uuid {
+    Uuid::from_u128(7)
+}
 
 /// A NATS server with JetStream, its data in a temporary folder; killed on drop.
 pub struct Nats {
@@ -126,12 +147,32 @@ impl Nats {
 
     /// One value of the baselines bucket, as JSON.
     pub async fn bucket_value(&self, key: &str) -> serde_json::Value {
-        let contents = self.bucket_contents().await;
-        let (_, value) = contents
-            .iter()
-            .find(|(k, _)| k == key)
-            .unwrap_or_else(|| panic!("{key} is in the bucket"));
-        serde_json::from_str(value).expect("JSON value")
+        self.bucket_get(key)
+            .await
+            .unwrap_or_else(|| panic!("{key} is in the bucket"))
+    }
+
+    /// One value of the baselines bucket, as JSON, when it is there (not deleted, not
+    /// expired).
+    pub async fn bucket_get(&self, key: &str) -> Option<serde_json::Value> {
+        let kv = self
+            .jetstream()
+            .await
+            .get_key_value(BUCKET)
+            .await
+            .expect("bucket exists");
+        let value = kv.get(key).await.expect("get")?;
+        Some(serde_json::from_slice(&value).expect("JSON value"))
+    }
+
+    /// Publishes a `guest.forgotten`, as the web server's outbox relay does.
+    pub async fn publish_forgotten(&self, guest_ids: &[Uuid], message_id: &str) {
+        let body = serde_json::to_vec(&GuestForgotten {
+            guest_ids: guest_ids.to_vec(),
+        })
+        .expect("JSON");
+        self.publish(events::GUEST_FORGOTTEN, message_id, body)
+            .await;
     }
 
     /// A JetStream context on a new connection as the operators' user (every
@@ -216,15 +257,21 @@ impl Nats {
         .await
     }
 
-    /// Waits until the engines' consumer has nothing pending and nothing unacknowledged,
-    /// and returns its state then.
+    /// Waits until the engines' `access.attempted` consumer has nothing pending and
+    /// nothing unacknowledged, and returns its state then.
     pub async fn wait_until_consumed(&self) -> jetstream::consumer::Info {
+        self.wait_until_drained(events::ENGINE_CONSUMER).await
+    }
+
+    /// Waits until a durable consumer has nothing pending and nothing unacknowledged,
+    /// and returns its state then.
+    pub async fn wait_until_drained(&self, consumer: &str) -> jetstream::consumer::Info {
         let jetstream = self.jetstream().await;
-        eventually("the access.attempted consumer to drain", || {
+        eventually(&format!("the {consumer} consumer to drain"), || {
             let jetstream = jetstream.clone();
             async move {
                 let stream = jetstream.get_stream(events::STREAM).await.ok()?;
-                let info = stream.consumer_info(events::ENGINE_CONSUMER).await.ok()?;
+                let info = stream.consumer_info(consumer).await.ok()?;
                 let drained = info.num_pending == 0 && info.num_ack_pending == 0;
                 if !drained {
                     println!(
@@ -390,6 +437,33 @@ impl Engine {
         Scored(response)
     }
 
+    /// The host approves a named device as the guest's (from `ip` when given).
+    pub async fn approve(&self, guest_id: Uuid, device: &str, ip: Option<&str>) {
+        self.client
+            .clone()
+            .approve_device(ApproveDeviceRequest {
+                event_id: default_event().to_string(),
+                guest_id: guest_id.to_string(),
+                device_key: device_key(device),
+                ip: ip.unwrap_or_default().to_owned(),
+                event_starts_at: String::new(),
+            })
+            .await
+            .expect("ApproveDevice succeeds");
+    }
+
+    /// The host resets the guest (`forget`: the guest's data is deleted).
+    pub async fn reset(&self, guest_id: Uuid, forget: bool) {
+        self.client
+            .clone()
+            .reset_guest(ResetGuestRequest {
+                guest_id: guest_id.to_string(),
+                forget,
+            })
+            .await
+            .expect("ResetGuest succeeds");
+    }
+
     pub fn stop(&self) {
         self.stop.cancel();
     }
@@ -417,19 +491,29 @@ impl Scored {
     pub fn score(&self) -> u32 {
         self.0.score
     }
+
+    pub fn flagged(&self) -> bool {
+        self.0.flagged
+    }
 }
 
 /// An access attempt under construction: a guest on a device, from an address, at a
-/// moment (minutes after a fixed start).
+/// moment (minutes after a fixed start), in an event.
 #[derive(Clone, Debug)]
 pub struct Access {
     pub guest_id: Uuid,
+    pub event_id: Uuid,
+    /// The device's name; sent as its [`device_key`].
     pub fingerprint: Option<String>,
     pub ip: String,
     pub user_agent: String,
     pub javascript: bool,
+    pub automation: Vec<String>,
     pub minute: i64,
+    pub second: i64,
     pub is_rsvp: bool,
+    pub sensitivity: Sensitivity,
+    pub event_starts_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Access {
@@ -437,12 +521,17 @@ impl Access {
     pub fn by(guest_id: Uuid, fingerprint: &str, ip: &str) -> Self {
         Self {
             guest_id,
+            event_id: default_event(),
             fingerprint: Some(fingerprint.to_owned()),
             ip: ip.to_owned(),
             user_agent: PHONE.to_owned(),
             javascript: true,
+            automation: Vec::new(),
             minute: 0,
+            second: 0,
             is_rsvp: false,
+            sensitivity: Sensitivity::Unspecified,
+            event_starts_at: None,
         }
     }
 
@@ -461,6 +550,12 @@ impl Access {
         self
     }
 
+    /// Seconds past the minute.
+    pub fn and_seconds(mut self, second: i64) -> Self {
+        self.second = second;
+        self
+    }
+
     pub fn agent(mut self, user_agent: &str) -> Self {
         self.user_agent = user_agent.to_owned();
         self
@@ -471,51 +566,95 @@ impl Access {
         self
     }
 
+    /// The page ran but sent no fingerprint.
+    pub fn without_fingerprint(mut self) -> Self {
+        self.fingerprint = None;
+        self
+    }
+
+    /// Traits of automation the page observed.
+    pub fn showing(mut self, traits: &[&str]) -> Self {
+        self.automation = traits.iter().map(|t| (*t).to_owned()).collect();
+        self
+    }
+
+    pub fn in_event(mut self, event_id: Uuid) -> Self {
+        self.event_id = event_id;
+        self
+    }
+
+    pub fn sensitivity(mut self, sensitivity: Sensitivity) -> Self {
+        self.sensitivity = sensitivity;
+        self
+    }
+
+    /// The event starts then (what is learned expires a while after it).
+    pub fn event_starting(mut self, at: chrono::DateTime<chrono::Utc>) -> Self {
+        self.event_starts_at = Some(at);
+        self
+    }
+
+    fn accessed_at(&self) -> chrono::DateTime<chrono::Utc> {
+        let start: chrono::DateTime<chrono::Utc> = "2026-12-01T18:00:00Z".parse().expect("time");
+        start + chrono::Duration::minutes(self.minute) + chrono::Duration::seconds(self.second)
+    }
+
     /// The access as an `access.attempted` event with its access log id.
     pub fn event(&self, access_log_id: Uuid) -> AccessAttempted {
-        let request = self.request();
         AccessAttempted {
             access_log_id,
-            event_id: Uuid::from_u128(7),
+            event_id: self.event_id,
             guest_id: self.guest_id,
             token_id: Uuid::from_u128(9),
-            accessed_at: request.accessed_at.parse().expect("time"),
+            accessed_at: self.accessed_at(),
             ip: Some(self.ip.clone()),
             user_agent: self.user_agent.clone(),
-            accept_language: request.accept_language,
+            accept_language: "en-GB,en;q=0.9".into(),
             signals: events::Signals {
-                device_key: self.fingerprint.clone(),
+                device_key: self.fingerprint.as_deref().map(device_key),
                 time_zone: Some("Europe/Berlin".into()),
                 screen: Some("390x844".into()),
                 js_enabled: self.javascript,
-                automation: Vec::new(),
+                automation: self.automation.clone(),
             },
             is_rsvp: self.is_rsvp,
-            sensitivity: None,
-            event_starts_at: None,
+            sensitivity: match self.sensitivity {
+                Sensitivity::Relaxed => Some("relaxed".into()),
+                Sensitivity::Strict => Some("strict".into()),
+                Sensitivity::Standard => Some("standard".into()),
+                Sensitivity::Unspecified => None,
+            },
+            event_starts_at: self.event_starts_at,
         }
     }
 
     pub fn request(&self) -> ScoreRequest {
-        let start = chrono::DateTime::parse_from_rfc3339("2026-12-01T18:00:00Z").expect("time");
         ScoreRequest {
-            event_id: Uuid::from_u128(7).to_string(),
+            event_id: self.event_id.to_string(),
             guest_id: self.guest_id.to_string(),
             token_id: Uuid::from_u128(9).to_string(),
             access_log_id: String::new(),
-            accessed_at: (start + chrono::Duration::minutes(self.minute)).to_rfc3339(),
+            accessed_at: self.accessed_at().to_rfc3339(),
             ip: self.ip.clone(),
             user_agent: self.user_agent.clone(),
             accept_language: "en-GB,en;q=0.9".into(),
             signals: Some(ClientSignals {
-                device_key: self.fingerprint.clone().unwrap_or_default(),
+                device_key: self
+                    .fingerprint
+                    .as_deref()
+                    .map(device_key)
+                    .unwrap_or_default(),
                 time_zone: "Europe/Berlin".into(),
                 screen: "390x844".into(),
                 js_enabled: self.javascript,
-                automation: Vec::new(),
+                automation: self.automation.clone(),
             }),
             is_rsvp: self.is_rsvp,
-            ..Default::default()
+            sensitivity: self.sensitivity as i32,
+            event_starts_at: self
+                .event_starts_at
+                .map(|at| at.to_rfc3339())
+                .unwrap_or_default(),
         }
     }
 }

@@ -5,4 +5,6 @@ mod baselines;
 mod consumer;
 mod helpers;
 mod heuristics;
+mod retention;
 mod scenarios;
+mod trust;
