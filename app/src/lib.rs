@@ -28,6 +28,8 @@ pub mod outbox;
 #[cfg(feature = "ssr")]
 pub mod rest;
 #[cfg(feature = "ssr")]
+pub mod retention;
+#[cfg(feature = "ssr")]
 pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod settings;

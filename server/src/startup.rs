@@ -85,12 +85,18 @@ impl Application {
         self.address().port()
     }
 
-    /// Serves, relays the outbox, consumes fraud scores and purges expired rate-limit
-    /// counters until the stop token is cancelled; then drains in-flight requests and
+    /// Serves, relays the outbox, consumes fraud scores, purges expired rate-limit
+    /// counters and runs the retention job until the stop token is cancelled; then drains in-flight requests and
     /// stops the background tasks.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let state = self.state;
         let purge = edge::rate_limit::purge_expired(state.pool.clone(), self.stop.clone());
+        let retention = app::retention::run(
+            state.pool.clone(),
+            state.settings.retention,
+            state.settings.session_idle,
+            self.stop.clone(),
+        );
         let relay = Relay::new(
             state.pool.clone(),
             state.nats.clone(),
@@ -109,7 +115,7 @@ impl Application {
             state.settings.http,
             self.stop.clone(),
         );
-        let (served, (), (), ()) = tokio::join!(serve, relay, scores, purge);
+        let (served, (), (), (), ()) = tokio::join!(serve, relay, scores, purge, retention);
         served
     }
 }

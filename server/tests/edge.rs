@@ -183,6 +183,14 @@ async fn behind_the_proxy_each_guest_is_logged_and_scored_by_their_own_address()
         "the guest's own address, not the proxy's or a forged one"
     );
     assert_eq!(score, 0, "{reasons:?}");
+    // The guest answers from home: the laptop and the home network are now trusted.
+    let answered = home
+        .post(deployment.url(&format!("/api/v1/rsvp/{token}")))
+        .json(&json!({"response": "attending", "access_log_id": first}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answered.status(), 201);
 
     // The same laptop from another address of the same network: the engine saw it.
     let cafe = deployment.client("127.0.0.3");

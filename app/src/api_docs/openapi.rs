@@ -95,6 +95,14 @@ impl Modify for Security {
         crate::access::rest::signals,
         crate::access::rest::access_log,
         crate::rsvps::rest::submit,
+        crate::review::rest::held,
+        crate::review::rest::devices,
+        crate::review::rest::approve,
+        crate::review::rest::reset,
+        crate::review::rest::accept,
+        crate::review::rest::reject,
+        crate::review::rest::audit,
+        crate::review::rest::export,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Security),
@@ -105,6 +113,7 @@ impl Modify for Security {
         (name = "guests", description = "An event's guests, CSV import and export"),
         (name = "links", description = "Personal invitation links"),
         (name = "guest-side", description = "What a guest's link can do (public)"),
+        (name = "review", description = "A host reviewing and correcting the fraud checks of a guest"),
     )
 )]
 pub struct ApiDoc;
@@ -240,6 +249,23 @@ mod tests {
             ("/api/v1/access/{token}", &["get"]),
             ("/api/v1/access/{token}/signals", &["post"]),
             ("/api/v1/rsvp/{token}", &["post"]),
+            ("/api/v1/events/{id}/held", &["get"]),
+            ("/api/v1/events/{id}/guests/{guest_id}/devices", &["get"]),
+            (
+                "/api/v1/events/{id}/guests/{guest_id}/devices/{device_key}/approve",
+                &["post"],
+            ),
+            ("/api/v1/events/{id}/guests/{guest_id}/reset", &["post"]),
+            (
+                "/api/v1/events/{id}/guests/{guest_id}/answer/accept",
+                &["post"],
+            ),
+            (
+                "/api/v1/events/{id}/guests/{guest_id}/answer/reject",
+                &["post"],
+            ),
+            ("/api/v1/events/{id}/guests/{guest_id}/audit", &["get"]),
+            ("/api/v1/events/{id}/guests/{guest_id}/export", &["get"]),
         ] {
             for method in methods {
                 assert!(

@@ -80,19 +80,6 @@ pub fn band_of(risk: i32) -> Option<RiskBand> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_protobuf_band_maps_and_unspecified_does_not() {
-        assert_eq!(band_of(Risk::Low as i32), Some(RiskBand::Low));
-        assert_eq!(band_of(Risk::Block as i32), Some(RiskBand::Block));
-        assert_eq!(band_of(Risk::Unspecified as i32), None);
-        assert_eq!(band_of(99), None);
-    }
-}
-
 /// How long a host's trust decision waits for the engine.
 const TRUST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
 
@@ -158,5 +145,18 @@ fn engine_answer<T>(
                 retry_after_secs: 5,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_protobuf_band_maps_and_unspecified_does_not() {
+        assert_eq!(band_of(Risk::Low as i32), Some(RiskBand::Low));
+        assert_eq!(band_of(Risk::Block as i32), Some(RiskBand::Block));
+        assert_eq!(band_of(Risk::Unspecified as i32), None);
+        assert_eq!(band_of(99), None);
     }
 }
