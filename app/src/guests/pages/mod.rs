@@ -36,6 +36,8 @@ use uuid::Uuid;
 struct EventContext {
     event_id: Uuid,
     refresh: RwSignal<u32>,
+    /// The guest whose devices are under review (kept when the table is read again).
+    reviewing: RwSignal<Option<Uuid>>,
 }
 
 impl EventContext {
@@ -141,6 +143,7 @@ fn EventDashboard(event_id: Uuid) -> impl IntoView {
     let context = EventContext {
         event_id,
         refresh: RwSignal::new(0),
+        reviewing: RwSignal::new(None),
     };
     provide_context(context);
     let overview = Resource::new_blocking(move || event_id, get_event_overview);

@@ -116,7 +116,7 @@ fn GuestRow(entry: GuestEntry) -> impl IntoView {
     let guest = entry.guest;
     let guest_id = guest.id;
     let editing = RwSignal::new(false);
-    let reviewing = RwSignal::new(false);
+    let reviewing = move || context.reviewing.get() == Some(guest_id);
     let confirming = RwSignal::new(false);
     let remove = Action::new(move |_: &()| async move {
         let result = remove_guest(context.event_id, guest_id).await;
@@ -185,8 +185,12 @@ fn GuestRow(entry: GuestEntry) -> impl IntoView {
                         type="button"
                         class=SMALL
                         data-testid="review-guest"
-                        aria-expanded=move || reviewing.get().to_string()
-                        on:click=move |_| reviewing.update(|open| *open = !*open)
+                        aria-expanded=move || reviewing().to_string()
+                        on:click=move |_| {
+                            context.reviewing.update(|open| {
+                                *open = if *open == Some(guest_id) { None } else { Some(guest_id) }
+                            })
+                        }
                     >
                         "Devices"
                     </button>
@@ -228,7 +232,7 @@ fn GuestRow(entry: GuestEntry) -> impl IntoView {
                 <RowError error=Signal::derive(remove_error)/>
             </td>
         </tr>
-        <Show when=move || reviewing.get()>
+        <Show when=reviewing>
             <tr data-testid="guest-review-row">
                 <td colspan="9" class="bg-slate-50 px-3 py-3">
                     <crate::review::pages::GuestReviewPanel
