@@ -10,6 +10,8 @@
 #   cargo: cargo-leptos (built without download support) and wasm-bindgen-cli at the
 #          exact version in Cargo.lock
 #   npm:   the Tailwind v4 CLI, wasm-opt (binaryen) and playwright-core, from package-lock.json
+#   python: a virtualenv of the project's own (~/.cache/guestguard/venv) with the mail
+#          catcher's SMTP server, hash-pinned (scripts/tools/python.requirements.txt)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -154,6 +156,20 @@ if [ ! -d "$GG_ROOT/node_modules" ] \
     # (`npm ci` rejects lockfiles that npm 11 writes without the other platforms'
     # optional Tailwind binaries, so it cannot be used here.)
     (cd "$GG_ROOT" && npm install --no-save --no-audit --no-fund --loglevel=error)
+fi
+
+# 6. Python tools in the project's virtualenv (rebuilt when the requirements change).
+GG_PY_REQUIREMENTS="$GG_ROOT/scripts/tools/python.requirements.txt"
+if ! cmp -s "$GG_PY_REQUIREMENTS" "$GG_VENV/requirements.txt" 2>/dev/null \
+    || ! "$GG_PYTHON" -c 'import aiosmtpd' 2>/dev/null; then
+    python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+    log "creating the Python virtualenv $GG_VENV"
+    rm -rf "$GG_VENV"
+    python3 -m venv "$GG_VENV"
+    "$GG_PYTHON" -m pip install --quiet --disable-pip-version-check --no-deps \
+        --only-binary=:all: --require-hashes -r "$GG_PY_REQUIREMENTS" \
+        || die "installing the Python tools failed"
+    cp "$GG_PY_REQUIREMENTS" "$GG_VENV/requirements.txt"
 fi
 
 log "bootstrap done: cargo-leptos $(tool_version cargo-leptos), wasm-bindgen $(tool_version wasm-bindgen), route $GG_ROUTE"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole product locally: PostgreSQL and NATS JetStream (project-local, data in
-# .data/, fixed non-default loopback ports), the fraud engine, and the web app in watch
-# mode. Ctrl-C stops all of it. A second run reuses the data.
+# .data/, fixed non-default loopback ports), the fraud engine, the notification worker
+# with a mail catcher (every email GuestGuard sends lands there, readable in a browser),
+# and the web app in watch mode. Ctrl-C stops all of it. A second run reuses the data.
 #
 # NATS runs with the project's configuration (deploy/nats/nats-server.conf): three users
 # with passwords. The local ones are the development passwords, which the web server and
@@ -9,7 +10,10 @@
 #
 # Point at external services instead with DATABASE_URL, NATS_URL (then also NATS_USER /
 # NATS_PASSWORD) and FRAUD_GRPC_URL.
-# Ports: GG_PG_PORT (54329), GG_NATS_PORT (42229), GG_FRAUD_PORT (50059), GG_WEB_PORT (3000).
+# Point at a real mail server with SMTP_HOST (and SMTP_PORT, SMTP_TLS, SMTP_USERNAME,
+# SMTP_PASSWORD, MAIL_FROM): then no catcher starts.
+# Ports: GG_PG_PORT (54329), GG_NATS_PORT (42229), GG_FRAUD_PORT (50059), GG_WEB_PORT (3000),
+# GG_SMTP_PORT (2525), GG_MAIL_PORT (8025, the catcher's page).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 source "$GG_ROOT/scripts/stack.sh"
@@ -22,6 +26,8 @@ pg_port="${GG_PG_PORT:-54329}"
 nats_port="${GG_NATS_PORT:-42229}"
 fraud_port="${GG_FRAUD_PORT:-50059}"
 web_port="${GG_WEB_PORT:-3000}"
+smtp_port="${GG_SMTP_PORT:-2525}"
+mail_port="${GG_MAIL_PORT:-8025}"
 
 trap stack_stop EXIT
 trap 'exit 130' INT TERM
@@ -50,6 +56,14 @@ fi
 export LEPTOS_SITE_ADDR="127.0.0.1:$web_port"
 export LEPTOS_RELOAD_PORT="$((web_port + 1))"
 export GUESTGUARD_PUBLIC_URL="${GUESTGUARD_PUBLIC_URL:-http://127.0.0.1:$web_port}"
+
+if [ -z "${SMTP_HOST:-}" ]; then
+    stack_start_mail "$GG_ROOT/.data/mail" "$smtp_port" "$mail_port"
+    export SMTP_HOST=127.0.0.1 SMTP_PORT="$smtp_port"
+fi
+cargo build -p server --bin notify
+stack_spawn "notification worker" "$CARGO_TARGET_DIR/debug/notify"
+log "emails: http://127.0.0.1:$mail_port/ (the mail catcher)"
 log "building the web app; migrations are applied when it starts"
 log "GuestGuard: http://127.0.0.1:$web_port   (health: http://127.0.0.1:$web_port/healthz; Ctrl-C stops everything)"
 cargo leptos watch "${GG_LEPTOS_ARGS[@]}"

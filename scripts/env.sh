@@ -22,6 +22,10 @@ GG_CARGO_LEPTOS_VERSION=0.3.11
 GG_NATS_MIN_MINOR=10
 GG_NATS_VERSION=2.15.1
 GG_NATS_CACHED_BIN="${XDG_CACHE_HOME:-$HOME/.cache}/guestguard/tools/nats-server-$GG_NATS_VERSION/nats-server"
+# The project's Python virtualenv (scripts/tools/python.requirements.txt): the mail
+# catcher's SMTP server. GG_PYTHON is its interpreter; tests find it as GG_PYTHON too.
+GG_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/guestguard/venv"
+export GG_PYTHON="$GG_VENV/bin/python3"
 GG_WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' "$GG_ROOT/Cargo.lock")"
 
 log() { printf '\033[1;34m[guestguard]\033[0m %s\n' "$*" >&2; }

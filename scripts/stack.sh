@@ -49,16 +49,17 @@ stack_stop_postgres() {
     GG_PG_DIR=
 }
 
-# Development passwords of the three NATS users in deploy/nats/nats-server.conf; the web
+# Development passwords of the four NATS users in deploy/nats/nats-server.conf; the web
 # server and the fraud engine default to the same ones (NATS_USER / NATS_PASSWORD) when
 # GUESTGUARD_ENV is not production, so nothing has to be passed in development.
 GG_NATS_DEV_SERVER_PASSWORD=development-only-nats-server-password
 GG_NATS_DEV_FRAUD_PASSWORD=development-only-nats-fraud-password
+GG_NATS_DEV_NOTIFY_PASSWORD=development-only-nats-notify-password
 GG_NATS_DEV_OPS_PASSWORD=development-only-nats-ops-password
 
 # stack_start_nats DIR PORT: NATS with JetStream and the project's configuration (users
 # with passwords and permissions), its store in DIR (kept across runs). The passwords
-# are GG_NATS_SERVER_PASSWORD / _FRAUD_ / _OPS_ when set, else the development ones.
+# are GG_NATS_SERVER_PASSWORD / _FRAUD_ / _NOTIFY_ / _OPS_ when set, else the development ones.
 stack_start_nats() {
     local dir="$1" port="$2" pid i=0
     gg_nats_server_bin || die "no nats-server >= 2.10 found; run scripts/bootstrap.sh"
@@ -67,6 +68,7 @@ stack_start_nats() {
     log "starting NATS JetStream on 127.0.0.1:$port ($NATS_SERVER_BIN)"
     GG_NATS_SERVER_PASSWORD="${GG_NATS_SERVER_PASSWORD:-$GG_NATS_DEV_SERVER_PASSWORD}" \
         GG_NATS_FRAUD_PASSWORD="${GG_NATS_FRAUD_PASSWORD:-$GG_NATS_DEV_FRAUD_PASSWORD}" \
+        GG_NATS_NOTIFY_PASSWORD="${GG_NATS_NOTIFY_PASSWORD:-$GG_NATS_DEV_NOTIFY_PASSWORD}" \
         GG_NATS_OPS_PASSWORD="${GG_NATS_OPS_PASSWORD:-$GG_NATS_DEV_OPS_PASSWORD}" \
         "$NATS_SERVER_BIN" -c "$GG_ROOT/deploy/nats/nats-server.conf" \
         -a 127.0.0.1 -p "$port" -sd "$dir" -l "$dir/nats.log" &
@@ -80,6 +82,30 @@ stack_start_nats() {
         i=$((i + 1))
         sleep 0.1
     done
+}
+
+# stack_start_mail DIR SMTP_PORT HTTP_PORT: the development mail catcher (a real SMTP
+# server, scripts/tools/mail_catcher.py) keeping messages in DIR, readable on HTTP_PORT.
+stack_start_mail() {
+    local dir="$1" smtp="$2" http="$3"
+    [ -x "$GG_PYTHON" ] || die "the project's Python is missing; run scripts/bootstrap.sh"
+    mkdir -p "$dir"
+    log "starting the mail catcher: SMTP 127.0.0.1:$smtp, messages on http://127.0.0.1:$http/"
+    "$GG_PYTHON" "$GG_ROOT/scripts/tools/mail_catcher.py" --smtp "127.0.0.1:$smtp" \
+        --http "127.0.0.1:$http" --dir "$dir" >>"$dir/catcher.log" 2>&1 &
+    GG_PIDS+=($!)
+    wait_for_port "$smtp" "the mail catcher (log: $dir/catcher.log)"
+    wait_for_port "$http" "the mail catcher's page"
+}
+
+# stack_spawn_notify NOTIFY_BIN LOG_FILE PG_PORT NATS_PORT SMTP_PORT PUBLIC_URL: the
+# notification worker against the stack's PostgreSQL and NATS, mailing to SMTP_PORT.
+stack_spawn_notify() {
+    local bin="$1" log_file="$2" pg="$3" nats="$4" smtp="$5" public_url="$6"
+    DATABASE_URL="postgres://guestguard@127.0.0.1:$pg/guestguard" \
+        NATS_URL="nats://127.0.0.1:$nats" SMTP_HOST=127.0.0.1 SMTP_PORT="$smtp" \
+        GUESTGUARD_PUBLIC_URL="$public_url" \
+        stack_spawn "notification worker" "$bin" >>"$log_file" 2>&1
 }
 
 # stack_spawn NAME COMMAND...: runs a long-lived process of the stack in the background.

@@ -46,6 +46,7 @@ step "release build (server + wasm bundle)"
 # Hashed file names (hash-files in Cargo.toml) and a .gz / .br beside every site file.
 cargo leptos build --release --precompress "${GG_LEPTOS_ARGS[@]}"
 cargo build --locked --release -p fraud
+cargo build --locked --release -p server --bin notify
 bundle_report "$GG_ROOT/target/site/pkg"
 
 step "end-to-end tests in Chromium"
@@ -53,7 +54,12 @@ stack_start_services e2e
 stack_spawn_fraud "$CARGO_TARGET_DIR/release/fraud" "$run_dir/fraud.log" "$nats_port" "$fraud_port"
 stack_spawn_web "$CARGO_TARGET_DIR/release/server" "$GG_ROOT/target/site" "$run_dir/server.log" \
     "$pg_port" "$nats_port" "$fraud_port"
-if ! GUESTGUARD_URL="http://127.0.0.1:$web_port" node --test --test-concurrency=1 end2end/tests/; then
+smtp_port="$(free_port)" mail_port="$(free_port)"
+stack_start_mail "$run_dir/mail" "$smtp_port" "$mail_port"
+stack_spawn_notify "$CARGO_TARGET_DIR/release/notify" "$run_dir/notify.log" "$pg_port" "$nats_port" \
+    "$smtp_port" "http://127.0.0.1:$web_port"
+if ! GUESTGUARD_URL="http://127.0.0.1:$web_port" GUESTGUARD_MAIL_URL="http://127.0.0.1:$mail_port" \
+    node --test --test-concurrency=1 end2end/tests/; then
     log "server log (last 40 lines):"
     tail -n 40 "$run_dir/server.log" >&2
     die "end-to-end tests failed"

@@ -17,6 +17,7 @@ pub mod fraud;
 pub mod guests;
 pub mod hosts;
 pub mod invitations;
+pub mod notifications;
 pub mod review;
 pub mod rsvps;
 pub mod stack_check;
@@ -98,6 +99,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/events/:id/edit") ssr=SsrMode::Async view=events::pages::EditEventPage/>
                     <Route path=path!("/events/:id") ssr=SsrMode::Async view=guests::pages::EventPage/>
                     <Route path=path!("/i/:token") ssr=SsrMode::Async view=rsvps::pages::InvitationPage/>
+                    <Route path=path!("/unsubscribe/:id") ssr=SsrMode::Async view=notifications::pages::UnsubscribePage/>
                     <Route path=path!("/docs/api") ssr=SsrMode::Async view=api_docs::ApiDocsPage/>
                 </Routes>
             </Layout>

@@ -5,6 +5,7 @@
 //! secret and refuses to start without a real signing key.
 
 use crate::edge::client::TrustedProxies;
+use crate::invitations::token::{KeyId, Keyring};
 use proto::{grpc_auth, nats::Credentials};
 use secrecy::{ExposeSecret, SecretString};
 use std::{path::PathBuf, time::Duration};
@@ -16,6 +17,8 @@ pub const MIN_SIGNING_KEY_BYTES: usize = 32;
 /// Key of the device hashes used only in development; production refuses it.
 pub const DEVELOPMENT_FINGERPRINT_KEY: &str =
     "development-only-fingerprint-key-do-not-use-in-production";
+/// Key from which webhook secrets are derived, used only in development.
+pub const DEVELOPMENT_WEBHOOK_KEY: &str = "development-only-webhook-key-do-not-use-in-production";
 /// The operators' token of `/healthz/detail` in development.
 pub const DEVELOPMENT_OPS_TOKEN: &str = "development-only-ops-token";
 
@@ -90,6 +93,8 @@ pub struct Settings {
     pub ops_token: SecretString,
     /// How long the web server keeps what it logs.
     pub retention: Retention,
+    /// Hosts' webhooks: the key of their secrets, which receivers are allowed.
+    pub webhooks: WebhookSettings,
 }
 
 /// How long records are kept before the retention job deletes them.
@@ -184,16 +189,7 @@ impl Settings {
 
     /// Builds the settings from any variable lookup (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let environment = match lookup("GUESTGUARD_ENV").as_deref() {
-            None | Some("development") | Some("dev") => Environment::Development,
-            Some("production") | Some("prod") => Environment::Production,
-            Some(other) => {
-                return Err(SettingsError::Invalid {
-                    name: "GUESTGUARD_ENV",
-                    reason: format!("expected development or production, got {other:?}"),
-                })
-            }
-        };
+        let environment = environment(&lookup)?;
         let production = environment == Environment::Production;
         let required = |name: &'static str, development_default: &str| match lookup(name) {
             Some(value) => Ok(value),
@@ -201,21 +197,11 @@ impl Settings {
             None => Ok(development_default.to_owned()),
         };
 
-        let signing_key = required("GUESTGUARD_SIGNING_KEY", DEVELOPMENT_SIGNING_KEY)?;
-        if production {
-            if signing_key == DEVELOPMENT_SIGNING_KEY {
-                return Err(SettingsError::Invalid {
-                    name: "GUESTGUARD_SIGNING_KEY",
-                    reason: "the development key cannot be used in production".into(),
-                });
-            }
-            if signing_key.len() < MIN_SIGNING_KEY_BYTES {
-                return Err(SettingsError::Invalid {
-                    name: "GUESTGUARD_SIGNING_KEY",
-                    reason: format!("must be at least {MIN_SIGNING_KEY_BYTES} bytes"),
-                });
-            }
-        }
+        let SigningKeys {
+            key: signing_key,
+            key_id: signing_key_id,
+            previous: previous_signing_key,
+        } = SigningKeys::from_lookup(&lookup, production)?;
 
         // A duration in milliseconds, within bounds.
         let millis = |name: &'static str, default: u64, max: u64| match lookup(name) {
@@ -235,40 +221,7 @@ impl Settings {
         let fraud_deadline = millis("GUESTGUARD_FRAUD_DEADLINE_MS", 250, 10_000)?;
         let signals_grace = millis("GUESTGUARD_SIGNALS_GRACE_MS", 3_000, 60_000)?;
 
-        let previous_signing_key = match lookup("GUESTGUARD_PREVIOUS_SIGNING_KEY") {
-            None => None,
-            Some(key) => {
-                let id =
-                    lookup("GUESTGUARD_PREVIOUS_SIGNING_KEY_ID").ok_or(SettingsError::Missing {
-                        name: "GUESTGUARD_PREVIOUS_SIGNING_KEY_ID",
-                    })?;
-                let valid_until = lookup("GUESTGUARD_PREVIOUS_SIGNING_KEY_VALID_UNTIL").ok_or(
-                    SettingsError::Missing {
-                        name: "GUESTGUARD_PREVIOUS_SIGNING_KEY_VALID_UNTIL",
-                    },
-                )?;
-                let valid_until = chrono::DateTime::parse_from_rfc3339(&valid_until)
-                    .map_err(|e| SettingsError::Invalid {
-                        name: "GUESTGUARD_PREVIOUS_SIGNING_KEY_VALID_UNTIL",
-                        reason: e.to_string(),
-                    })?
-                    .with_timezone(&chrono::Utc);
-                Some(PreviousKey {
-                    id,
-                    key: key.into(),
-                    valid_until,
-                })
-            }
-        };
-        let public_url = required("GUESTGUARD_PUBLIC_URL", "http://127.0.0.1:3000")?
-            .trim_end_matches('/')
-            .to_owned();
-        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
-            return Err(SettingsError::Invalid {
-                name: "GUESTGUARD_PUBLIC_URL",
-                reason: "must start with http:// or https://".into(),
-            });
-        }
+        let public_url = public_url(&lookup, production)?;
 
         let database_url = required(
             "DATABASE_URL",
@@ -408,12 +361,22 @@ impl Settings {
             fingerprint_key: fingerprint_key.into(),
             ops_token: ops_token.into(),
             retention,
-            signing_key: signing_key.into(),
-            signing_key_id: lookup("GUESTGUARD_SIGNING_KEY_ID").unwrap_or_else(|| "k1".into()),
+            webhooks: WebhookSettings::from_lookup(&lookup, production)?,
+            signing_key,
+            signing_key_id,
             health_check_timeout,
             fraud_deadline,
             signals_grace,
         })
+    }
+
+    /// The keys that sign invitation links.
+    pub fn signing_keys(&self) -> SigningKeys {
+        SigningKeys {
+            key: self.signing_key.clone(),
+            key_id: self.signing_key_id.clone(),
+            previous: self.previous_signing_key.clone(),
+        }
     }
 
     /// The database URL, for the pool only.
@@ -429,6 +392,198 @@ impl Settings {
             Some(slash) => &self.public_url[..after_scheme + slash],
             None => &self.public_url,
         }
+    }
+}
+
+/// Settings of hosts' webhooks, read the same way by the web server (which shows a
+/// webhook's secret and checks its URL) and the notification worker (which signs and
+/// delivers).
+#[derive(Clone, Debug)]
+pub struct WebhookSettings {
+    /// Every webhook's secret is derived from this key, its id and its version
+    /// (`GUESTGUARD_WEBHOOK_KEY`), so no secret is stored.
+    pub key: SecretString,
+    /// Whether receivers may be on loopback or private addresses
+    /// (`GUESTGUARD_WEBHOOKS_ALLOW_PRIVATE`): true by default in development (local
+    /// receivers), never in production.
+    pub allow_private: bool,
+}
+
+impl WebhookSettings {
+    pub fn from_lookup(
+        lookup: &impl Fn(&str) -> Option<String>,
+        production: bool,
+    ) -> Result<Self, SettingsError> {
+        let key = match lookup("GUESTGUARD_WEBHOOK_KEY") {
+            Some(key) => key,
+            None if production => {
+                return Err(SettingsError::Missing {
+                    name: "GUESTGUARD_WEBHOOK_KEY",
+                })
+            }
+            None => DEVELOPMENT_WEBHOOK_KEY.to_owned(),
+        };
+        if production && (key == DEVELOPMENT_WEBHOOK_KEY || key.len() < MIN_SIGNING_KEY_BYTES) {
+            return Err(SettingsError::Invalid {
+                name: "GUESTGUARD_WEBHOOK_KEY",
+                reason: format!(
+                    "must be at least {MIN_SIGNING_KEY_BYTES} bytes and not the development key"
+                ),
+            });
+        }
+        let allow_private = match lookup("GUESTGUARD_WEBHOOKS_ALLOW_PRIVATE").as_deref() {
+            None => !production,
+            Some("true" | "1" | "yes") if production => {
+                return Err(SettingsError::Invalid {
+                    name: "GUESTGUARD_WEBHOOKS_ALLOW_PRIVATE",
+                    reason: "receivers on private addresses are never allowed in production".into(),
+                })
+            }
+            Some("true" | "1" | "yes") => true,
+            Some("false" | "0" | "no") => false,
+            Some(_) => {
+                return Err(SettingsError::Invalid {
+                    name: "GUESTGUARD_WEBHOOKS_ALLOW_PRIVATE",
+                    reason: "expected true or false".into(),
+                })
+            }
+        };
+        Ok(Self {
+            key: key.into(),
+            allow_private,
+        })
+    }
+}
+
+/// The keys that sign invitation links (`GUESTGUARD_SIGNING_KEY`, `..._KEY_ID`, and a
+/// retired `GUESTGUARD_PREVIOUS_SIGNING_KEY` with its id and end of validity), read the
+/// same way by the web server and the notification worker.
+#[derive(Clone, Debug)]
+pub struct SigningKeys {
+    pub key: SecretString,
+    pub key_id: String,
+    pub previous: Option<PreviousKey>,
+}
+
+impl SigningKeys {
+    /// Reads the keys; production refuses the development key and short keys.
+    pub fn from_lookup(
+        lookup: &impl Fn(&str) -> Option<String>,
+        production: bool,
+    ) -> Result<Self, SettingsError> {
+        let signing_key = match lookup("GUESTGUARD_SIGNING_KEY") {
+            Some(key) => key,
+            None if production => {
+                return Err(SettingsError::Missing {
+                    name: "GUESTGUARD_SIGNING_KEY",
+                })
+            }
+            None => DEVELOPMENT_SIGNING_KEY.to_owned(),
+        };
+        if production {
+            if signing_key == DEVELOPMENT_SIGNING_KEY {
+                return Err(SettingsError::Invalid {
+                    name: "GUESTGUARD_SIGNING_KEY",
+                    reason: "the development key cannot be used in production".into(),
+                });
+            }
+            if signing_key.len() < MIN_SIGNING_KEY_BYTES {
+                return Err(SettingsError::Invalid {
+                    name: "GUESTGUARD_SIGNING_KEY",
+                    reason: format!("must be at least {MIN_SIGNING_KEY_BYTES} bytes"),
+                });
+            }
+        }
+        let previous_signing_key = match lookup("GUESTGUARD_PREVIOUS_SIGNING_KEY") {
+            None => None,
+            Some(key) => {
+                let id =
+                    lookup("GUESTGUARD_PREVIOUS_SIGNING_KEY_ID").ok_or(SettingsError::Missing {
+                        name: "GUESTGUARD_PREVIOUS_SIGNING_KEY_ID",
+                    })?;
+                let valid_until = lookup("GUESTGUARD_PREVIOUS_SIGNING_KEY_VALID_UNTIL").ok_or(
+                    SettingsError::Missing {
+                        name: "GUESTGUARD_PREVIOUS_SIGNING_KEY_VALID_UNTIL",
+                    },
+                )?;
+                let valid_until = chrono::DateTime::parse_from_rfc3339(&valid_until)
+                    .map_err(|e| SettingsError::Invalid {
+                        name: "GUESTGUARD_PREVIOUS_SIGNING_KEY_VALID_UNTIL",
+                        reason: e.to_string(),
+                    })?
+                    .with_timezone(&chrono::Utc);
+                Some(PreviousKey {
+                    id,
+                    key: key.into(),
+                    valid_until,
+                })
+            }
+        };
+        Ok(Self {
+            key: signing_key.into(),
+            key_id: lookup("GUESTGUARD_SIGNING_KEY_ID").unwrap_or_else(|| "k1".into()),
+            previous: previous_signing_key,
+        })
+    }
+
+    /// The keyring that signs and verifies links with these keys.
+    pub fn keyring(&self) -> Result<Keyring, SettingsError> {
+        let invalid = |name: &'static str| {
+            move |error: &dyn std::fmt::Display| SettingsError::Invalid {
+                name,
+                reason: error.to_string(),
+            }
+        };
+        let current =
+            KeyId::parse(&self.key_id).map_err(|e| invalid("GUESTGUARD_SIGNING_KEY_ID")(&e))?;
+        let mut keyring = Keyring::new(current, self.key.clone())
+            .map_err(|e| invalid("GUESTGUARD_SIGNING_KEY")(&e))?;
+        if let Some(previous) = &self.previous {
+            let id = KeyId::parse(&previous.id)
+                .map_err(|e| invalid("GUESTGUARD_PREVIOUS_SIGNING_KEY_ID")(&e))?;
+            keyring = keyring
+                .with_previous(id, previous.key.clone(), previous.valid_until)
+                .map_err(|e| invalid("GUESTGUARD_PREVIOUS_SIGNING_KEY")(&e))?;
+        }
+        Ok(keyring)
+    }
+}
+
+/// `GUESTGUARD_PUBLIC_URL`: where guests and hosts reach the site (links in pages and
+/// emails), without a trailing slash.
+pub fn public_url(
+    lookup: &impl Fn(&str) -> Option<String>,
+    production: bool,
+) -> Result<String, SettingsError> {
+    let public_url = match lookup("GUESTGUARD_PUBLIC_URL") {
+        Some(url) => url,
+        None if production => {
+            return Err(SettingsError::Missing {
+                name: "GUESTGUARD_PUBLIC_URL",
+            })
+        }
+        None => "http://127.0.0.1:3000".to_owned(),
+    }
+    .trim_end_matches('/')
+    .to_owned();
+    if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+        return Err(SettingsError::Invalid {
+            name: "GUESTGUARD_PUBLIC_URL",
+            reason: "must start with http:// or https://".into(),
+        });
+    }
+    Ok(public_url)
+}
+
+/// `GUESTGUARD_ENV`: development (default) or production.
+pub fn environment(lookup: &impl Fn(&str) -> Option<String>) -> Result<Environment, SettingsError> {
+    match lookup("GUESTGUARD_ENV").as_deref() {
+        None | Some("development") | Some("dev") => Ok(Environment::Development),
+        Some("production") | Some("prod") => Ok(Environment::Production),
+        Some(other) => Err(SettingsError::Invalid {
+            name: "GUESTGUARD_ENV",
+            reason: format!("expected development or production, got {other:?}"),
+        }),
     }
 }
 
@@ -505,6 +660,10 @@ mod tests {
                 "a-real-fingerprint-key-of-at-least-32-bytes",
             ),
             ("GUESTGUARD_OPS_TOKEN", "a-real-operators-token-1234"),
+            (
+                "GUESTGUARD_WEBHOOK_KEY",
+                "a-real-webhook-key-of-at-least-32-bytes",
+            ),
         ]
     }
 
@@ -536,6 +695,7 @@ mod tests {
             "FRAUD_GRPC_TOKEN",
             "GUESTGUARD_FINGERPRINT_KEY",
             "GUESTGUARD_OPS_TOKEN",
+            "GUESTGUARD_WEBHOOK_KEY",
         ] {
             assert_eq!(
                 with(production_vars(), &[(name, None)]).expect_err(name),
@@ -545,6 +705,25 @@ mod tests {
         assert!(with(
             production_vars(),
             &[("FRAUD_GRPC_TOKEN", Some(grpc_auth::DEVELOPMENT_TOKEN))]
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn webhooks_may_reach_private_addresses_only_in_development() {
+        assert!(settings(&[]).expect("development").webhooks.allow_private);
+        let off = settings(&[("GUESTGUARD_WEBHOOKS_ALLOW_PRIVATE", "false")]).expect("off");
+        assert!(!off.webhooks.allow_private);
+        let production = with(production_vars(), &[]).expect("production");
+        assert!(!production.webhooks.allow_private);
+        assert!(with(
+            production_vars(),
+            &[("GUESTGUARD_WEBHOOKS_ALLOW_PRIVATE", Some("true"))]
+        )
+        .is_err());
+        assert!(with(
+            production_vars(),
+            &[("GUESTGUARD_WEBHOOK_KEY", Some(DEVELOPMENT_WEBHOOK_KEY))]
         )
         .is_err());
     }

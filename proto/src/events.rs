@@ -5,9 +5,12 @@
 //! |----------------------|-------------------------------|-------------------------------|
 //! | [`ACCESS_ATTEMPTED`] | server (outbox relay)         | fraud engine (`fraud-engine`) |
 //! | [`FRAUD_SCORED`]     | fraud engine                  | server (`guestguard-server`)  |
-//! | [`RSVP_CONFIRMED`]   | server (outbox relay)         | (hosts' notifications, later) |
-//! | [`RSVP_HELD`]        | server (outbox relay)         | (hosts' notifications, later) |
+//! | [`RSVP_CONFIRMED`]   | server (outbox relay)         | notification worker (`guestguard-notify`) |
+//! | [`RSVP_HELD`]        | server (outbox relay)         | notification worker (`guestguard-notify`) |
+//! | [`RSVP_BLOCKED`]     | server (outbox relay)         | notification worker (`guestguard-notify`) |
 //! | [`GUEST_FORGOTTEN`]  | server (outbox relay)         | fraud engine (`fraud-engine-forget`) |
+//!
+//! The notification worker also reads [`FRAUD_SCORED`], through its own consumer.
 //!
 //! Every message carries a `Nats-Msg-Id` header, so a message published twice (a
 //! relay that crashed between publishing and recording it) is stored once within the
@@ -29,22 +32,30 @@ pub const FRAUD_SCORED: &str = "fraud.scored";
 pub const RSVP_CONFIRMED: &str = "rsvp.confirmed";
 /// A guest's answer was held for the host's review (it does not count yet).
 pub const RSVP_HELD: &str = "rsvp.held";
+/// A guest's answer was refused (blocked by its score, or refused while the engine was
+/// unavailable); nothing was recorded.
+pub const RSVP_BLOCKED: &str = "rsvp.blocked";
 /// Guests whose data was deleted: the engine forgets them.
 pub const GUEST_FORGOTTEN: &str = "guest.forgotten";
 /// Every subject of the stream.
-pub const SUBJECTS: [&str; 5] = [
+pub const SUBJECTS: [&str; 6] = [
     ACCESS_ATTEMPTED,
     FRAUD_SCORED,
     RSVP_CONFIRMED,
     RSVP_HELD,
+    RSVP_BLOCKED,
     GUEST_FORGOTTEN,
 ];
+/// What the notification worker reads: answers, refusals and scores.
+pub const NOTIFY_SUBJECTS: [&str; 4] = [RSVP_CONFIRMED, RSVP_HELD, RSVP_BLOCKED, FRAUD_SCORED];
 /// Durable consumer of [`ACCESS_ATTEMPTED`] shared by every fraud engine instance.
 pub const ENGINE_CONSUMER: &str = "fraud-engine";
 /// Durable consumer of [`GUEST_FORGOTTEN`] shared by every fraud engine instance.
 pub const ENGINE_FORGET_CONSUMER: &str = "fraud-engine-forget";
 /// Durable consumer of [`FRAUD_SCORED`] shared by every web server instance.
 pub const SERVER_CONSUMER: &str = "guestguard-server";
+/// Durable consumer of [`NOTIFY_SUBJECTS`] shared by every notification worker.
+pub const NOTIFY_CONSUMER: &str = "guestguard-notify";
 /// How long the stream remembers message ids to drop duplicates.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(30 * 60);
 /// How long messages are kept.
@@ -175,6 +186,10 @@ pub struct RsvpConfirmed {
     #[serde(default)]
     pub risk: Option<String>,
     pub confirmed_at: DateTime<Utc>,
+    /// True when this is the first answer of the guest's that counts (webhooks:
+    /// `rsvp.created`; a later one is `rsvp.changed`).
+    #[serde(default)]
+    pub created: bool,
 }
 
 /// Body of [`GUEST_FORGOTTEN`]: guests whose data was deleted (one guest, or every
@@ -195,4 +210,24 @@ pub struct RsvpHeld {
     /// Why: `engine_unavailable`, `blocked_after_outage`, `event_full`.
     pub reason: String,
     pub held_at: DateTime<Utc>,
+}
+
+/// Body of [`RSVP_BLOCKED`]: an answer was refused and not recorded. Its `Nats-Msg-Id`
+/// is the outbox row's id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RsvpBlocked {
+    pub event_id: Uuid,
+    pub guest_id: Uuid,
+    /// The refused attempt, in the event's access log.
+    pub access_log_id: Uuid,
+    /// `fraud_block` (its score blocks) or `engine_unavailable` (the event refuses
+    /// answers that cannot be checked).
+    pub reason: String,
+    #[serde(default)]
+    pub score: Option<u32>,
+    #[serde(default)]
+    pub risk: Option<String>,
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    pub blocked_at: DateTime<Utc>,
 }

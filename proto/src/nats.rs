@@ -36,6 +36,13 @@ pub const ENGINE: Identity = Identity {
     development_password: "development-only-nats-fraud-password",
 };
 
+/// The notification worker.
+pub const NOTIFY: Identity = Identity {
+    user: "guestguard-notify",
+    inbox_prefix: "_INBOX_guestguard_notify",
+    development_password: "development-only-nats-notify-password",
+};
+
 /// Operators (and the test harness): every subject.
 pub const OPS: Identity = Identity {
     user: "guestguard-ops",

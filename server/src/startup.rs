@@ -8,7 +8,6 @@
 
 use crate::{api, health, serve, telemetry::RequestSpan};
 use anyhow::Context as _;
-use app::invitations::token::{KeyId, Keyring};
 use app::{
     edge::{self, headers::HeaderPolicy},
     error::AppError,
@@ -143,7 +142,7 @@ pub async fn connect(
         .context("connecting to NATS")?;
     let jetstream = async_nats::jetstream::new(nats.clone());
     let channel = fraud_channel(&settings)?;
-    let keyring = signing_keyring(&settings)?;
+    let keyring = settings.signing_keys().keyring()?;
     Ok(AppState {
         leptos_options,
         keyring,
@@ -179,18 +178,6 @@ fn fraud_channel(settings: &Settings) -> anyhow::Result<EngineChannel> {
     ))
 }
 
-/// The keys that sign and verify invitation tokens: the current one, plus the retired
-/// one while its overlap window lasts.
-fn signing_keyring(settings: &Settings) -> anyhow::Result<Keyring> {
-    let current = KeyId::parse(&settings.signing_key_id).context("GUESTGUARD_SIGNING_KEY_ID")?;
-    let mut keyring = Keyring::new(current, settings.signing_key.clone())?;
-    if let Some(previous) = &settings.previous_signing_key {
-        let id = KeyId::parse(&previous.id).context("GUESTGUARD_PREVIOUS_SIGNING_KEY_ID")?;
-        keyring = keyring.with_previous(id, previous.key.clone(), previous.valid_until)?;
-    }
-    Ok(keyring)
-}
-
 /// The Leptos routes of [`App`], generated once per process. Generating them renders
 /// the app with resource loading switched off process-wide (a global flag in
 /// leptos_server, leptos-rs/leptos#4773), so a second generation while another router
@@ -218,6 +205,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::v1())
         .route("/api/{*rest}", any(api::not_found))
         .route("/api", any(api::not_found))
+        .route(
+            "/unsubscribe/{id}",
+            axum::routing::post(app::notifications::unsubscribe::post),
+        )
         .leptos_routes(&state, routes, {
             let leptos_options = leptos_options.clone();
             move || shell(leptos_options.clone())

@@ -276,8 +276,9 @@ pub async fn record(
 }
 
 /// Records an RSVP that was refused — for its score (`blocked`), or because the engine
-/// was unavailable and the event refuses such answers — and nothing else. An answer the
-/// engine could not score is queued to be scored later, for the host's eyes.
+/// was unavailable and the event refuses such answers — and nothing else but its
+/// `rsvp.blocked` event (hosts' webhooks). An answer the engine could not score is
+/// queued to be scored later, for the host's eyes.
 pub async fn record_refused(
     pool: &PgPool,
     attempt: &NewAttempt<'_>,
@@ -287,6 +288,29 @@ pub async fn record_refused(
     let mut tx = pool.begin().await?;
     lock_guest(&mut tx, attempt.invitation).await?;
     insert(&mut tx, attempt, Some(verdict), verdict.used, Some(policy)).await?;
+    let blocked = proto::events::RsvpBlocked {
+        event_id: attempt.invitation.event_id,
+        guest_id: attempt.invitation.guest_id,
+        access_log_id: attempt.id,
+        reason: if verdict.used {
+            "fraud_block"
+        } else {
+            "engine_unavailable"
+        }
+        .to_owned(),
+        score: verdict.score,
+        risk: verdict.risk.map(|risk| risk.as_str().to_owned()),
+        reasons: verdict.reasons.clone(),
+        blocked_at: attempt.accessed_at,
+    };
+    outbox::enqueue(
+        &mut tx,
+        Uuid::new_v4(),
+        proto::events::RSVP_BLOCKED,
+        &blocked,
+        None,
+    )
+    .await?;
     if !verdict.used {
         outbox::enqueue(
             &mut tx,

@@ -103,8 +103,23 @@ impl Modify for Security {
         crate::review::rest::reject,
         crate::review::rest::audit,
         crate::review::rest::export,
+        crate::notifications::rest::send,
+        crate::notifications::rest::event_notifications,
+        crate::notifications::rest::guest_notifications,
+        crate::notifications::rest::attempts,
+        crate::notifications::rest::preferences,
+        crate::notifications::rest::set_preferences,
+        crate::notifications::webhooks::rest::list,
+        crate::notifications::webhooks::rest::create,
+        crate::notifications::webhooks::rest::show,
+        crate::notifications::webhooks::rest::change,
+        crate::notifications::webhooks::rest::remove,
+        crate::notifications::webhooks::rest::secret,
+        crate::notifications::webhooks::rest::rotate,
+        crate::notifications::webhooks::rest::test,
+        crate::notifications::webhooks::rest::deliveries,
     ),
-    components(schemas(ErrorBody, ErrorDetail)),
+    components(schemas(ErrorBody, ErrorDetail, crate::notifications::webhooks::WebhookPayload)),
     modifiers(&Security),
     tags(
         (name = "auth", description = "Host accounts and sessions"),
@@ -114,6 +129,8 @@ impl Modify for Security {
         (name = "links", description = "Personal invitation links"),
         (name = "guest-side", description = "What a guest's link can do (public)"),
         (name = "review", description = "A host reviewing and correcting the fraud checks of a guest"),
+        (name = "notifications", description = "Invitations, reminders, confirmations and alerts sent by email or text, with their delivery status"),
+        (name = "webhooks", description = "Signed webhooks: a host's endpoints receive answers, refusals and flagged openings (body schema: WebhookPayload)"),
     )
 )]
 pub struct ApiDoc;

@@ -34,6 +34,11 @@ pub struct Event {
     /// What the fraud checks do with this event's answers.
     #[cfg_attr(feature = "ssr", sqlx(flatten))]
     pub fraud_policy: crate::fraud::policy::FraudPolicy,
+    /// The language of guests' emails: `en`, `fr`, `es` or `de`.
+    pub language: String,
+    /// Guests who have not answered get a reminder this many hours before the RSVP
+    /// deadline (or the start, without one); `None`: no reminder.
+    pub reminder_hours: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -63,10 +68,17 @@ pub struct CreateEvent {
     /// shadow mode off.
     #[serde(default)]
     pub fraud_policy: Option<crate::fraud::policy::FraudPolicy>,
+    /// Language of guests' emails: `en` (default), `fr`, `es` or `de`.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Remind guests who have not answered this many hours (1 to 720) before the RSVP
+    /// deadline (or the start); none by default.
+    #[serde(default)]
+    pub reminder_hours: Option<i64>,
 }
 
 /// Body of `PATCH /api/v1/events/{id}`: only the given fields change; `null` clears
-/// `capacity` and `rsvp_deadline`.
+/// `capacity`, `rsvp_deadline` and `reminder_hours`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UpdateEvent {
@@ -91,7 +103,20 @@ pub struct UpdateEvent {
     /// Only the given fields of the policy change.
     #[serde(default)]
     pub fraud_policy: Option<crate::fraud::policy::PolicyChange>,
+    #[serde(default)]
+    pub language: Option<String>,
+    /// `null` turns the reminder off.
+    #[serde(default, deserialize_with = "present")]
+    pub reminder_hours: Option<Option<i64>>,
 }
+
+/// The languages guests' emails can be written in, with their names.
+pub const LANGUAGES: [(&str, &str); 4] = [
+    ("en", "English"),
+    ("fr", "Français"),
+    ("es", "Español"),
+    ("de", "Deutsch"),
+];
 
 /// Distinguishes a field sent as `null` (`Some(None)`) from one left out (`None`).
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(

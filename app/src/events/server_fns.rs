@@ -52,6 +52,12 @@ pub struct EventFormValues {
     pub fraud_sensitivity: String,
     /// Score and show, never refuse.
     pub fraud_shadow: bool,
+    /// Language of guests' emails (`en`, `fr`, `es`, `de`; empty: English).
+    #[serde(default)]
+    pub language: String,
+    /// Hours before the deadline to remind guests who have not answered; empty: none.
+    #[serde(default)]
+    pub reminder_hours: String,
 }
 
 /// Time zones offered in the form's suggestion list (any IANA name is accepted).
@@ -209,6 +215,8 @@ mod writes {
         fraud_on_unavailable: Option<String>,
         fraud_sensitivity: Option<String>,
         fraud_shadow: Option<String>,
+        language: Option<String>,
+        reminder_hours: Option<String>,
     ) -> Result<Event, AppError> {
         let form = EventFormValues {
             name,
@@ -223,6 +231,8 @@ mod writes {
             fraud_on_unavailable: fraud_on_unavailable.unwrap_or_default(),
             fraud_sensitivity: fraud_sensitivity.unwrap_or_default(),
             fraud_shadow: fraud_shadow.is_some(),
+            language: language.unwrap_or_default(),
+            reminder_hours: reminder_hours.unwrap_or_default(),
         };
         answer(async {
             let (host, state) = crate::hosts::auth::require_host().await?;
@@ -251,6 +261,8 @@ mod writes {
         fraud_on_unavailable: Option<String>,
         fraud_sensitivity: Option<String>,
         fraud_shadow: Option<String>,
+        language: Option<String>,
+        reminder_hours: Option<String>,
     ) -> Result<Event, AppError> {
         let form = EventFormValues {
             name,
@@ -265,6 +277,8 @@ mod writes {
             fraud_on_unavailable: fraud_on_unavailable.unwrap_or_default(),
             fraud_sensitivity: fraud_sensitivity.unwrap_or_default(),
             fraud_shadow: fraud_shadow.is_some(),
+            language: language.unwrap_or_default(),
+            reminder_hours: reminder_hours.unwrap_or_default(),
         };
         answer(async {
             let (host, state) = crate::hosts::auth::require_host().await?;
@@ -329,6 +343,11 @@ mod ssr {
             fraud_on_unavailable: event.fraud_policy.on_engine_unavailable.as_str().to_owned(),
             fraud_sensitivity: event.fraud_policy.sensitivity.as_str().to_owned(),
             fraud_shadow: event.fraud_policy.shadow,
+            language: event.language.clone(),
+            reminder_hours: event
+                .reminder_hours
+                .map(|hours| hours.to_string())
+                .unwrap_or_default(),
         }
     }
 
@@ -371,6 +390,8 @@ mod ssr {
             rsvp_deadline: local_time("rsvp_deadline", &form.rsvp_deadline, tz)?,
             default_max_plus_ones: number("default_max_plus_ones", &form.default_max_plus_ones)?,
             fraud_policy: Some(policy(form)?),
+            language: Some(form.language.trim().to_owned()).filter(|code| !code.is_empty()),
+            reminder_hours: number("reminder_hours", &form.reminder_hours)?,
         })
     }
 
@@ -402,6 +423,8 @@ mod ssr {
                     shadow: Some(policy.shadow),
                 }
             }),
+            language: Some(form.language.trim().to_owned()).filter(|code| !code.is_empty()),
+            reminder_hours: Some(number("reminder_hours", &form.reminder_hours)?),
         })
     }
 
@@ -485,6 +508,8 @@ mod ssr {
                 fraud_on_unavailable: "hold".into(),
                 fraud_sensitivity: String::new(),
                 fraud_shadow: true,
+                language: String::new(),
+                reminder_hours: String::new(),
             }
         }
 
@@ -572,6 +597,8 @@ mod ssr {
                 rsvp_deadline: valid.rsvp_deadline,
                 default_max_plus_ones: valid.default_max_plus_ones,
                 fraud_policy: valid.fraud_policy,
+                language: valid.language,
+                reminder_hours: valid.reminder_hours,
                 created_at: now,
                 updated_at: now,
             };

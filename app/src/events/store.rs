@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 const COLUMNS: &str = "id, name, slug, starts_at AS event_date, time_zone, venue, description, \
                        capacity, rsvp_deadline, default_max_plus_ones, fraud_on_unavailable, \
-                       fraud_sensitivity, fraud_shadow, created_at, updated_at";
+                       fraud_sensitivity, fraud_shadow, language, reminder_hours, \
+                       created_at, updated_at";
 
 fn slug_taken(error: sqlx::Error) -> AppError {
     match &error {
@@ -25,8 +26,9 @@ pub async fn insert(pool: &PgPool, host_id: Uuid, event: &ValidEvent) -> Result<
     sqlx::query_as(&format!(
         "INSERT INTO events (id, host_id, name, slug, starts_at, time_zone, venue, description,
                              capacity, rsvp_deadline, default_max_plus_ones,
-                             fraud_on_unavailable, fraud_sensitivity, fraud_shadow)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                             fraud_on_unavailable, fraud_sensitivity, fraud_shadow,
+                             language, reminder_hours)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          RETURNING {COLUMNS}"
     ))
     .bind(Uuid::new_v4())
@@ -43,6 +45,8 @@ pub async fn insert(pool: &PgPool, host_id: Uuid, event: &ValidEvent) -> Result<
     .bind(event.fraud_policy.on_engine_unavailable.as_str())
     .bind(event.fraud_policy.sensitivity.as_str())
     .bind(event.fraud_policy.shadow)
+    .bind(&event.language)
+    .bind(event.reminder_hours)
     .fetch_one(pool)
     .await
     .map_err(slug_taken)
@@ -81,7 +85,16 @@ pub async fn update(
         "UPDATE events SET name = $3, slug = $4, starts_at = $5, time_zone = $6, venue = $7,
                 description = $8, capacity = $9, rsvp_deadline = $10,
                 default_max_plus_ones = $11, fraud_on_unavailable = $12,
-                fraud_sensitivity = $13, fraud_shadow = $14, updated_at = now()
+                fraud_sensitivity = $13, fraud_shadow = $14, language = $15,
+                reminder_hours = $16,
+                -- A new reminder time schedules the reminder again (each guest still
+                -- gets one at most).
+                reminders_queued_at = CASE
+                    WHEN reminder_hours IS DISTINCT FROM $16
+                      OR rsvp_deadline IS DISTINCT FROM $10
+                      OR starts_at IS DISTINCT FROM $5 THEN NULL
+                    ELSE reminders_queued_at END,
+                updated_at = now()
          WHERE id = $1 AND host_id = $2 RETURNING {COLUMNS}"
     ))
     .bind(id)
@@ -98,6 +111,8 @@ pub async fn update(
     .bind(event.fraud_policy.on_engine_unavailable.as_str())
     .bind(event.fraud_policy.sensitivity.as_str())
     .bind(event.fraud_policy.shadow)
+    .bind(&event.language)
+    .bind(event.reminder_hours)
     .fetch_optional(pool)
     .await
     .map_err(slug_taken)?

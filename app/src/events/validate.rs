@@ -18,6 +18,8 @@ pub struct ValidEvent {
     pub rsvp_deadline: Option<DateTime<Utc>>,
     pub default_max_plus_ones: i32,
     pub fraud_policy: crate::fraud::policy::FraudPolicy,
+    pub language: String,
+    pub reminder_hours: Option<i32>,
 }
 
 fn text(field: &str, value: &str, max: usize, required: bool) -> Result<String, AppError> {
@@ -123,6 +125,32 @@ fn plus_ones(value: i64) -> Result<i32, AppError> {
         })
 }
 
+fn language(value: &str) -> Result<String, AppError> {
+    let value = value.trim().to_ascii_lowercase();
+    if super::LANGUAGES.iter().any(|(code, _)| *code == value) {
+        Ok(value)
+    } else {
+        Err(AppError::invalid(
+            "language",
+            "invalid_language",
+            "the language must be en, fr, es or de",
+        ))
+    }
+}
+
+fn reminder_hours(value: i64) -> Result<i32, AppError> {
+    i32::try_from(value)
+        .ok()
+        .filter(|hours| (1..=720).contains(hours))
+        .ok_or_else(|| {
+            AppError::invalid(
+                "reminder_hours",
+                "invalid_reminder_hours",
+                "the reminder goes 1 to 720 hours before the deadline",
+            )
+        })
+}
+
 fn deadline_before_event(valid: &ValidEvent) -> Result<(), AppError> {
     match valid.rsvp_deadline {
         Some(deadline) if deadline > valid.event_date => Err(AppError::invalid(
@@ -160,6 +188,8 @@ pub fn create(input: &CreateEvent) -> Result<ValidEvent, AppError> {
             .transpose()?
             .unwrap_or(0),
         fraud_policy: input.fraud_policy.unwrap_or_default(),
+        language: language(input.language.as_deref().unwrap_or("en"))?,
+        reminder_hours: input.reminder_hours.map(reminder_hours).transpose()?,
     };
     deadline_before_event(&valid)?;
     Ok(valid)
@@ -209,6 +239,15 @@ pub fn update(current: &Event, input: &UpdateEvent) -> Result<ValidEvent, AppErr
         fraud_policy: match input.fraud_policy {
             Some(change) => current.fraud_policy.with(change),
             None => current.fraud_policy,
+        },
+        language: match &input.language {
+            Some(v) => language(v)?,
+            None => current.language.clone(),
+        },
+        reminder_hours: match input.reminder_hours {
+            Some(Some(v)) => Some(reminder_hours(v)?),
+            Some(None) => None,
+            None => current.reminder_hours,
         },
     };
     deadline_before_event(&valid)?;
@@ -301,6 +340,20 @@ mod tests {
                 "rsvp_deadline",
                 CreateEvent {
                     rsvp_deadline: Some("2028-01-01T00:00:00Z".into()),
+                    ..input()
+                },
+            ),
+            (
+                "language",
+                CreateEvent {
+                    language: Some("klingon".into()),
+                    ..input()
+                },
+            ),
+            (
+                "reminder_hours",
+                CreateEvent {
+                    reminder_hours: Some(0),
                     ..input()
                 },
             ),

@@ -76,6 +76,32 @@ impl RiskBand {
     }
 }
 
+/// A sentence explaining one of the engine's reason codes to a host (alerts, emails).
+pub fn explain_reason(code: &str) -> &'static str {
+    match code {
+        "fingerprint_mismatch" => "opened from a device other than the guest's trusted one",
+        "fingerprint_withheld" => {
+            "the browser sent no fingerprint although the guest has a trusted device"
+        }
+        "new_device_after_rsvp" => "a new device after the guest had already answered",
+        "device_conflict" => "several devices opened the link and none is trusted yet",
+        "ip_changed_same_network" => "a different address on the guest's usual network",
+        "new_network" => "a network the guest has not used before",
+        "missing_fingerprint" => "the page could not compute a device fingerprint",
+        "javascript_disabled" => "JavaScript did not run in the page",
+        "missing_user_agent" => "the browser did not say what it is",
+        "automation_user_agent" => "the browser names itself a script, headless browser or bot",
+        "automation_signals" => "the page saw signs of an automated browser",
+        "repeated_access" => "the link was opened many times in a short while",
+        "shared_device" => "one device opened several guests' links",
+        "rotating_fingerprints" => {
+            "one browser showed a new fingerprint for each of several guests"
+        }
+        "scoring_unavailable" => "the fraud check was unavailable",
+        _ => "an unusual sign",
+    }
+}
+
 /// The fraud check of one RSVP, as the answer to it reports.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -136,16 +136,19 @@ async fn answer_scored(
         }
         (status, _) => (status, answer.held_reason.as_deref().and_then(known_reason)),
     };
-    sqlx::query(
-        "UPDATE rsvps SET risk_score = $2, risk = $3, status = $4, held_reason = $5
-         WHERE id = $1",
+    let first_counted: bool = sqlx::query_scalar(
+        "UPDATE rsvps SET risk_score = $2, risk = $3, status = $4, held_reason = $5,
+             first_confirmed_at = CASE WHEN $4 = 'confirmed'
+                 THEN coalesce(first_confirmed_at, now()) ELSE first_confirmed_at END
+         WHERE id = $1
+         RETURNING (status = 'confirmed' AND first_confirmed_at = now())",
     )
     .bind(answer.id)
     .bind(score)
     .bind(band.as_str())
     .bind(new_status.as_str())
     .bind(reason)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
     let newly = |wanted: AnswerStatus| {
         new_status == wanted && (status != wanted || reason != answer.held_reason.as_deref())
@@ -180,6 +183,7 @@ async fn answer_scored(
             risk_score: Some(scored.score),
             risk: Some(band.as_str().to_owned()),
             confirmed_at: chrono::Utc::now(),
+            created: first_counted,
         };
         crate::outbox::enqueue(
             tx,

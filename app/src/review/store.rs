@@ -284,9 +284,12 @@ pub async fn decide_held(pool: &PgPool, subject: Subject, accept: bool) -> Resul
     } else {
         AnswerStatus::Rejected
     };
-    let updated_at: DateTime<Utc> = sqlx::query_scalar(
-        "UPDATE rsvps SET status = $2, held_reason = NULL, reviewed_at = now(), updated_at = now()
-         WHERE id = $1 RETURNING updated_at",
+    let (updated_at, first_counted): (DateTime<Utc>, bool) = sqlx::query_as(
+        "UPDATE rsvps SET status = $2, held_reason = NULL, reviewed_at = now(), updated_at = now(),
+             first_confirmed_at = CASE WHEN $2 = 'confirmed'
+                 THEN coalesce(first_confirmed_at, now()) ELSE first_confirmed_at END
+         WHERE id = $1
+         RETURNING updated_at, (status = 'confirmed' AND first_confirmed_at = now())",
     )
     .bind(answer.id)
     .bind(status.as_str())
@@ -304,6 +307,7 @@ pub async fn decide_held(pool: &PgPool, subject: Subject, accept: bool) -> Resul
             risk_score: answer.risk_score.and_then(|s| u32::try_from(s).ok()),
             risk: answer.risk,
             confirmed_at: updated_at,
+            created: first_counted,
         };
         outbox::enqueue(
             &mut tx,

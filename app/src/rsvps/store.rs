@@ -51,6 +51,8 @@ struct Upserted {
     #[sqlx(flatten)]
     row: Row,
     created: bool,
+    /// The answer counts for the first time (it is confirmed, and no earlier one was).
+    first_counted: bool,
 }
 
 impl From<Row> for RsvpView {
@@ -151,17 +153,27 @@ pub async fn submit(
     }
     access::store::insert(&mut tx, attempt, Some(verdict), false, Some(filing.policy)).await?;
     // `xmax = 0` holds for a row this statement inserted, not for one it updated.
-    let Upserted { row, created } = sqlx::query_as(
+    let Upserted {
+        row,
+        created,
+        first_counted,
+    } = sqlx::query_as(
         "INSERT INTO rsvps (id, guest_id, event_id, invitation_id, response, plus_ones, note,
-                            risk_score, risk, access_attempt_id, status, held_reason)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                            risk_score, risk, access_attempt_id, status, held_reason,
+                            first_confirmed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                 CASE WHEN $11 = 'confirmed' THEN now() END)
          ON CONFLICT (guest_id) DO UPDATE SET
              invitation_id = EXCLUDED.invitation_id, response = EXCLUDED.response,
              plus_ones = EXCLUDED.plus_ones, note = EXCLUDED.note,
              risk_score = EXCLUDED.risk_score, risk = EXCLUDED.risk,
              access_attempt_id = EXCLUDED.access_attempt_id, status = EXCLUDED.status,
-             held_reason = EXCLUDED.held_reason, reviewed_at = NULL, updated_at = now()
-         RETURNING id, response, plus_ones, note, status, updated_at, (xmax = 0) AS created",
+             held_reason = EXCLUDED.held_reason, reviewed_at = NULL, updated_at = now(),
+             first_confirmed_at = CASE WHEN EXCLUDED.status = 'confirmed'
+                 THEN coalesce(rsvps.first_confirmed_at, now())
+                 ELSE rsvps.first_confirmed_at END
+         RETURNING id, response, plus_ones, note, status, updated_at, (xmax = 0) AS created,
+                   (status = 'confirmed' AND first_confirmed_at = now()) AS first_counted",
     )
     .bind(Uuid::new_v4())
     .bind(invitation.guest_id)
@@ -209,6 +221,7 @@ pub async fn submit(
                 risk_score: verdict.score,
                 risk: verdict.risk.map(|risk| risk.as_str().to_owned()),
                 confirmed_at: row.updated_at,
+                created: first_counted,
             };
             outbox::enqueue(&mut tx, Uuid::new_v4(), RSVP_CONFIRMED, &confirmed, None).await?;
         }

@@ -318,6 +318,10 @@ async fn spawn_nats(port: u16, dir: &TempDir) -> Child {
             proto::nats::ENGINE.development_password,
         )
         .env(
+            "GG_NATS_NOTIFY_PASSWORD",
+            proto::nats::NOTIFY.development_password,
+        )
+        .env(
             "GG_NATS_OPS_PASSWORD",
             proto::nats::OPS.development_password,
         )

@@ -18,6 +18,7 @@
 
 pub mod api;
 pub mod edge;
+pub mod mail;
 pub mod services;
 pub mod shared;
 

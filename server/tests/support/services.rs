@@ -306,6 +306,10 @@ impl NatsServer {
                 proto::nats::ENGINE.development_password,
             )
             .env(
+                "GG_NATS_NOTIFY_PASSWORD",
+                proto::nats::NOTIFY.development_password,
+            )
+            .env(
                 "GG_NATS_OPS_PASSWORD",
                 proto::nats::OPS.development_password,
             )
