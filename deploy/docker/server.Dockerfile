@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # The GuestGuard web server: the `server` binary with its site (wasm bundle, JS, CSS,
 # public files, each with its .gz and .br beside it from `--precompress`), built the way
-# scripts/test.sh builds it, with hashed file names for long caching. Configure it with
-# the production settings of deploy/README.md; it refuses to start without them.
+# scripts/test.sh builds it, with hashed file names for long caching; and the
+# notification worker (`/app/notify`, the same image with another command). Configure
+# them with the production settings of deploy/README.md; they refuse to start without.
 #
 #   docker build -f deploy/docker/server.Dockerfile -t guestguard-server .   # repo root
 ARG RUST_IMAGE=rust:1.96-bookworm
@@ -34,8 +35,9 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo leptos build --release --precompress \
+    && cargo build --locked --release -p server --bin notify \
     && mkdir -p /out \
-    && cp target/release/server target/release/hash.txt /out/ \
+    && cp target/release/server target/release/notify target/release/hash.txt /out/ \
     && cp -r target/site /out/site
 
 FROM debian:bookworm-slim
@@ -45,7 +47,7 @@ RUN apt-get update \
     && useradd --uid 1000 --user-group --home-dir /app --no-create-home \
         --shell /usr/sbin/nologin guestguard
 WORKDIR /app
-COPY --from=build /out/server /out/hash.txt /app/
+COPY --from=build /out/server /out/notify /out/hash.txt /app/
 COPY --from=build /out/site /app/site
 ENV GUESTGUARD_ENV=production \
     LEPTOS_ENV=PROD \
