@@ -93,6 +93,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") ssr=SsrMode::Async view=hosts::pages::SignupPage/>
                     <Route path=path!("/login") ssr=SsrMode::Async view=hosts::pages::LoginPage/>
                     <Route path=path!("/settings/api-keys") ssr=SsrMode::Async view=hosts::pages::ApiKeysPage/>
+                    <Route path=path!("/settings/notifications") ssr=SsrMode::Async view=notifications::pages::NotificationSettingsPage/>
                     <Route path=path!("/settings/security") ssr=SsrMode::Async view=hosts::pages::SecurityPage/>
                     <Route path=path!("/events") ssr=SsrMode::Async view=events::pages::EventsPage/>
                     <Route path=path!("/events/new") ssr=SsrMode::Async view=events::pages::NewEventPage/>

@@ -62,3 +62,284 @@ pub fn UnsubscribePage() -> impl IntoView {
         </div>
     }
 }
+
+/// How a notification's status looks in the dashboard.
+pub fn status_tone(status: super::Status) -> crate::components::Tone {
+    use crate::components::Tone;
+    match status {
+        super::Status::Sent => Tone::Good,
+        super::Status::Queued | super::Status::Sending => Tone::Info,
+        super::Status::Failed => Tone::Bad,
+        super::Status::Cancelled => Tone::Neutral,
+    }
+}
+
+/// When something happened, short, in the reader's terms (UTC on the server).
+fn when(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// One notification as a row of a delivery list.
+#[component]
+pub fn DeliveryRow(notification: super::Notification) -> impl IntoView {
+    use crate::components::Badge;
+    let what = notification
+        .event_type
+        .clone()
+        .unwrap_or_else(|| notification.kind.label().to_owned());
+    let detail = match (notification.status, &notification.last_error) {
+        (super::Status::Sent, _) => notification
+            .sent_at
+            .map(|at| format!("delivered {}", when(at)))
+            .unwrap_or_default(),
+        (_, Some(error)) => error.clone(),
+        _ => String::new(),
+    };
+    view! {
+        <tr class="border-t border-line align-top" data-testid="delivery-row">
+            <td class="py-2 pr-3 text-sm">{what}</td>
+            <td class="py-2 pr-3 text-sm break-all text-muted">{notification.recipient.clone()}</td>
+            <td class="py-2 pr-3">
+                <Badge tone=status_tone(notification.status)>
+                    <span data-testid="delivery-status">{notification.status.label()}</span>
+                </Badge>
+            </td>
+            <td class="py-2 pr-3 text-sm text-muted">
+                {format!("{}/{}", notification.attempts, notification.max_attempts)}
+            </td>
+            <td class="py-2 text-sm text-muted break-words">{detail}</td>
+        </tr>
+    }
+}
+
+/// A table of deliveries (newest first), or a line saying there are none yet.
+#[component]
+pub fn DeliveryTable(
+    deliveries: Vec<super::Notification>,
+    #[prop(into)] empty: String,
+) -> impl IntoView {
+    if deliveries.is_empty() {
+        return view! { <p class="mt-2 text-sm text-muted">{empty}</p> }.into_any();
+    }
+    view! {
+        <div class="mt-2 overflow-x-auto">
+            <table class="w-full text-left">
+                <thead>
+                    <tr class="text-xs uppercase tracking-wide text-faint">
+                        <th scope="col" class="py-1 pr-3 font-medium">"What"</th>
+                        <th scope="col" class="py-1 pr-3 font-medium">"To"</th>
+                        <th scope="col" class="py-1 pr-3 font-medium">"Status"</th>
+                        <th scope="col" class="py-1 pr-3 font-medium">"Tries"</th>
+                        <th scope="col" class="py-1 font-medium">"Details"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {deliveries
+                        .into_iter()
+                        .map(|notification| view! { <DeliveryRow notification/> })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// The host's notification settings: which emails they get, and their webhooks
+/// (register, send a test, rotate the secret, pause, delete, delivery log).
+#[component]
+pub fn NotificationSettingsPage() -> impl IntoView {
+    use super::server_fns::{notification_preferences, SaveNotificationPreferences};
+    use super::webhooks::{
+        server_fns::{
+            webhooks_overview, DeleteWebhook, EnableWebhook, RegisterWebhook, RotateWebhookSecret,
+            TestWebhook,
+        },
+        EventType,
+    };
+    use crate::components::{
+        action_error, page_resource, signed_in, use_session, ErrorBox, FormError, Loading,
+        PageHeader, SubmitButton, TextField, BUTTON_SECONDARY,
+    };
+
+    let save = ServerAction::<SaveNotificationPreferences>::new();
+    let register = ServerAction::<RegisterWebhook>::new();
+    let test = ServerAction::<TestWebhook>::new();
+    let rotate = ServerAction::<RotateWebhookSecret>::new();
+    let enable = ServerAction::<EnableWebhook>::new();
+    let delete = ServerAction::<DeleteWebhook>::new();
+    let refresh = RwSignal::new(0u32);
+    let preferences = page_resource(move || save.version().get(), |_| notification_preferences());
+    let webhooks = page_resource(
+        move || {
+            (
+                register.version().get(),
+                test.version().get(),
+                rotate.version().get(),
+                enable.version().get(),
+                delete.version().get(),
+                refresh.get(),
+            )
+        },
+        |_| webhooks_overview(),
+    );
+    let register_error = action_error(register);
+    let row_error = Signal::derive(move || {
+        action_error(test)
+            .get()
+            .or_else(|| action_error(rotate).get())
+            .or_else(|| action_error(enable).get())
+            .or_else(|| action_error(delete).get())
+    });
+    // The secret of a webhook just registered or rotated, shown once here.
+    let secret = Signal::derive(move || {
+        rotate
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .or_else(|| register.value().get().and_then(Result::ok))
+    });
+    let session = use_session();
+
+    view! {
+        <Title text="Notifications · GuestGuard"/>
+        <PageHeader
+            title="Notifications"
+            subtitle="What GuestGuard tells you by email, and where it sends your webhooks."
+        />
+        <Transition fallback=|| view! { <Loading label="Loading your settings…"/> }>
+            {move || Suspend::new(async move {
+                let loaded = match signed_in(session).await {
+                    Ok(_) => match (preferences.await, webhooks.await) {
+                        (Ok(preferences), Ok(webhooks)) => Ok((preferences, webhooks)),
+                        (Err(error), _) | (_, Err(error)) => Err(error),
+                    },
+                    Err(error) => Err(error),
+                };
+                match loaded {
+                    Ok((preferences, webhooks)) => view! {
+                        <section class=CARD aria-labelledby="emails-title">
+                            <h2 id="emails-title" class="text-lg font-semibold">"Emails to you"</h2>
+                            <ActionForm action=save attr:class="mt-3 space-y-2" attr:data-testid="preferences-form">
+                                <label class="flex items-start gap-2">
+                                    <input type="checkbox" name="rsvps" class="mt-1" checked=preferences.rsvps data-testid="prefer-rsvps"/>
+                                    <span>"Every answer a guest sends"</span>
+                                </label>
+                                <label class="flex items-start gap-2">
+                                    <input type="checkbox" name="fraud" class="mt-1" checked=preferences.fraud data-testid="prefer-fraud"/>
+                                    <span>"Fraud alerts (an opening or answer scored 60 or more) and answers held for your review"</span>
+                                </label>
+                                <SubmitButton label="Save" pending_label="Saving…" pending=save.pending() class=BUTTON_SECONDARY testid="preferences-save"/>
+                            </ActionForm>
+                        </section>
+
+                        <section class=format!("{CARD} mt-6") aria-labelledby="webhooks-title">
+                            <h2 id="webhooks-title" class="text-lg font-semibold">"Webhooks"</h2>
+                            <p class="mt-1 text-sm text-muted">
+                                "Your endpoint receives a signed JSON POST for each event you choose. Check the "
+                                <code>"GuestGuard-Signature"</code>
+                                " header with your secret (see the API documentation)."
+                            </p>
+                            <ActionForm action=register attr:class="mt-4 space-y-3" attr:data-testid="webhook-form">
+                                <TextField label="Endpoint URL" name="url" kind="url" required=true placeholder="https://example.org/hooks/guestguard" testid="webhook-url" error=crate::components::field_error(register_error, "url")/>
+                                <TextField label="Description (optional)" name="description" testid="webhook-description"/>
+                                <fieldset>
+                                    <legend class="text-sm font-medium">"Send me"</legend>
+                                    <div class="mt-1 grid gap-1 sm:grid-cols-2">
+                                        {[
+                                            ("rsvp_created", EventType::RsvpCreated),
+                                            ("rsvp_changed", EventType::RsvpChanged),
+                                            ("access_flagged", EventType::AccessFlagged),
+                                            ("rsvp_blocked", EventType::RsvpBlocked),
+                                            ("rsvp_held", EventType::RsvpHeld),
+                                        ]
+                                            .into_iter()
+                                            .map(|(name, kind)| view! {
+                                                <label class="flex items-start gap-2 text-sm">
+                                                    <input type="checkbox" name=name class="mt-1" data-testid=format!("webhook-type-{}", kind.as_str())/>
+                                                    <span><code>{kind.as_str()}</code> " — " {kind.description()}</span>
+                                                </label>
+                                            })
+                                            .collect_view()}
+                                    </div>
+                                </fieldset>
+                                <SubmitButton label="Add webhook" pending_label="Adding…" pending=register.pending() testid="webhook-submit"/>
+                                <FormError error=register_error fields=&["url"]/>
+                            </ActionForm>
+                            {move || secret.get().map(|created| view! {
+                                <div class="mt-4 rounded-md border border-warn-line bg-warn-bg p-4 text-warn-fg" role="status" data-testid="webhook-secret">
+                                    <p class="font-medium">"Signing secret of " {created.webhook.url.clone()}</p>
+                                    <p class="mt-1 text-sm">"Keep it in your receiver's configuration; it verifies that deliveries come from GuestGuard."</p>
+                                    <code class="mt-2 block break-all rounded bg-surface p-2 text-sm text-ink" data-testid="webhook-secret-value">{created.secret.clone()}</code>
+                                </div>
+                            })}
+                            <div class="mt-4"><FormError error=row_error/></div>
+                            <div class="mt-4 flex justify-end">
+                                <button type="button" class=BUTTON_SECONDARY on:click=move |_| refresh.update(|n| *n += 1) data-testid="webhooks-refresh">"Refresh"</button>
+                            </div>
+                            {if webhooks.is_empty() {
+                                view! { <p class="mt-2 text-sm text-muted" data-testid="webhooks-empty">"No webhooks yet."</p> }.into_any()
+                            } else {
+                                webhooks
+                                    .into_iter()
+                                    .map(|overview| {
+                                        let webhook = overview.webhook;
+                                        let id = webhook.id;
+                                        let types = webhook
+                                            .event_types
+                                            .iter()
+                                            .map(|kind| kind.as_str())
+                                            .collect::<Vec<_>>()
+                                            .join(", ");
+                                        view! {
+                                            <article class="mt-4 rounded-md border border-line p-4" data-testid="webhook">
+                                                <div class="flex flex-wrap items-center justify-between gap-2">
+                                                    <div class="min-w-0">
+                                                        <p class="font-medium break-all" data-testid="webhook-url-shown">{webhook.url.clone()}</p>
+                                                        <p class="text-sm text-muted">
+                                                            {types} " · secret v" {webhook.secret_version}
+                                                            {(!webhook.description.is_empty()).then(|| format!(" · {}", webhook.description))}
+                                                        </p>
+                                                    </div>
+                                                    <crate::components::Badge tone=if webhook.enabled { crate::components::Tone::Good } else { crate::components::Tone::Neutral }>
+                                                        {if webhook.enabled { "Active" } else { "Paused" }}
+                                                    </crate::components::Badge>
+                                                </div>
+                                                <div class="mt-3 flex flex-wrap gap-2">
+                                                    <ActionForm action=test>
+                                                        <input type="hidden" name="id" value=id.to_string()/>
+                                                        <button type="submit" class=BUTTON_SECONDARY data-testid="webhook-test">"Send test"</button>
+                                                    </ActionForm>
+                                                    <ActionForm action=rotate>
+                                                        <input type="hidden" name="id" value=id.to_string()/>
+                                                        <button type="submit" class=BUTTON_SECONDARY data-testid="webhook-rotate">"Rotate secret"</button>
+                                                    </ActionForm>
+                                                    <ActionForm action=enable>
+                                                        <input type="hidden" name="id" value=id.to_string()/>
+                                                        <input type="hidden" name="enabled" value=(!webhook.enabled).to_string()/>
+                                                        <button type="submit" class=BUTTON_SECONDARY data-testid="webhook-toggle">
+                                                            {if webhook.enabled { "Pause" } else { "Resume" }}
+                                                        </button>
+                                                    </ActionForm>
+                                                    <ActionForm action=delete>
+                                                        <input type="hidden" name="id" value=id.to_string()/>
+                                                        <button type="submit" class=BUTTON_SECONDARY data-testid="webhook-delete">"Delete"</button>
+                                                    </ActionForm>
+                                                </div>
+                                                <h3 class="mt-4 text-sm font-semibold">"Latest deliveries"</h3>
+                                                <DeliveryTable deliveries=overview.deliveries empty="Nothing sent yet."/>
+                                            </article>
+                                        }
+                                    })
+                                    .collect_view()
+                                    .into_any()
+                            }}
+                        </section>
+                    }
+                    .into_any(),
+                    Err(error) => view! { <ErrorBox error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

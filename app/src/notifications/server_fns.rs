@@ -73,12 +73,16 @@ pub async fn notification_preferences() -> Result<HostPreferences, AppError> {
 /// Saves which emails the host gets.
 #[server(prefix = "/api/fn", endpoint = "notifications/save_preferences")]
 pub async fn save_notification_preferences(
-    rsvps: bool,
-    fraud: bool,
+    rsvps: Option<String>,
+    fraud: Option<String>,
 ) -> Result<HostPreferences, AppError> {
+    let preferences = HostPreferences {
+        rsvps: rsvps.is_some(),
+        fraud: fraud.is_some(),
+    };
     crate::server_fns::answer(async move {
         let (host, state) = crate::hosts::auth::require_host().await?;
-        super::rest::set_host_preferences(&state, host.id, HostPreferences { rsvps, fraud }).await
+        super::rest::set_host_preferences(&state, host.id, preferences).await
     })
     .await
 }

@@ -178,6 +178,14 @@ pub struct WebhookWithSecret {
     pub secret: String,
 }
 
+/// A webhook with its latest deliveries, for the dashboard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookOverview {
+    pub webhook: Webhook,
+    /// Newest first.
+    pub deliveries: Vec<crate::notifications::Notification>,
+}
+
 /// The JSON body of every delivery.
 #[cfg(feature = "ssr")]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -2,30 +2,60 @@
 //! REST routes (`rest.rs`).
 
 #[cfg(feature = "ssr")]
-use super::{NewWebhook, RotateSecret, WebhookChanges};
-use super::{Webhook, WebhookWithSecret};
+use super::{EventType, NewWebhook, RotateSecret, WebhookChanges};
+use super::{Webhook, WebhookOverview, WebhookWithSecret};
 use crate::{error::AppError, notifications::Notification};
 use leptos::prelude::*;
 use uuid::Uuid;
 
-/// The host's webhooks.
-#[server(prefix = "/api/fn", endpoint = "webhooks/list")]
-pub async fn list_webhooks() -> Result<Vec<Webhook>, AppError> {
+/// The host's webhooks, each with its ten latest deliveries.
+#[server(prefix = "/api/fn", endpoint = "webhooks/overview")]
+pub async fn webhooks_overview() -> Result<Vec<WebhookOverview>, AppError> {
     crate::server_fns::answer(async move {
         let (host, state) = crate::hosts::auth::require_host().await?;
-        super::rest::list_webhooks(&state, host.id, None).await
+        let mut overview = Vec::new();
+        for webhook in super::rest::list_webhooks(&state, host.id, None).await? {
+            let deliveries = crate::notifications::store::list(
+                &state.pool,
+                host.id,
+                crate::notifications::store::Scope::Webhook(webhook.id),
+                10,
+            )
+            .await?;
+            overview.push(WebhookOverview {
+                webhook,
+                deliveries,
+            });
+        }
+        Ok(overview)
     })
     .await
 }
 
-/// Registers a webhook; the answer carries its secret.
+/// Registers a webhook from the dashboard's form (one checkbox per event type); the
+/// answer carries its secret.
 #[server(prefix = "/api/fn", endpoint = "webhooks/register")]
+#[expect(clippy::too_many_arguments, reason = "one argument per form field")]
 pub async fn register_webhook(
     url: String,
-    event_types: Vec<String>,
-    event_id: Option<Uuid>,
     description: Option<String>,
+    rsvp_created: Option<String>,
+    rsvp_changed: Option<String>,
+    access_flagged: Option<String>,
+    rsvp_blocked: Option<String>,
+    rsvp_held: Option<String>,
 ) -> Result<WebhookWithSecret, AppError> {
+    let event_types: Vec<String> = [
+        (rsvp_created, EventType::RsvpCreated),
+        (rsvp_changed, EventType::RsvpChanged),
+        (access_flagged, EventType::AccessFlagged),
+        (rsvp_blocked, EventType::RsvpBlocked),
+        (rsvp_held, EventType::RsvpHeld),
+    ]
+    .into_iter()
+    .filter(|(checked, _)| checked.is_some())
+    .map(|(_, kind)| kind.as_str().to_owned())
+    .collect();
     crate::server_fns::answer(async move {
         let (host, state) = crate::hosts::auth::require_host().await?;
         super::rest::register(
@@ -34,7 +64,7 @@ pub async fn register_webhook(
             &NewWebhook {
                 url,
                 event_types,
-                event_id,
+                event_id: None,
                 description,
             },
         )
@@ -92,25 +122,6 @@ pub async fn test_webhook(id: Uuid) -> Result<Notification, AppError> {
     crate::server_fns::answer(async move {
         let (host, state) = crate::hosts::auth::require_host().await?;
         super::rest::send_test(&state, host.id, id).await
-    })
-    .await
-}
-
-/// A webhook's deliveries, newest first.
-#[server(prefix = "/api/fn", endpoint = "webhooks/deliveries")]
-pub async fn webhook_deliveries(id: Uuid) -> Result<Vec<Notification>, AppError> {
-    crate::server_fns::answer(async move {
-        let (host, state) = crate::hosts::auth::require_host().await?;
-        super::store::get(&state.pool, host.id, id)
-            .await?
-            .ok_or_else(|| AppError::NotFound("this host has no such webhook".into()))?;
-        Ok(crate::notifications::store::list(
-            &state.pool,
-            host.id,
-            crate::notifications::store::Scope::Webhook(id),
-            50,
-        )
-        .await?)
     })
     .await
 }
