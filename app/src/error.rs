@@ -304,4 +304,16 @@ mod tests {
             503
         );
     }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn an_unreachable_database_is_a_503_and_a_failing_query_a_500() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        for unreachable in [sqlx::Error::PoolTimedOut, sqlx::Error::Io(refused)] {
+            let error = AppError::from(unreachable);
+            assert_eq!((error.status(), error.code()), (503, "unavailable"));
+        }
+        let error = AppError::from(sqlx::Error::RowNotFound);
+        assert_eq!((error.status(), error.code()), (500, "internal"));
+    }
 }
