@@ -88,11 +88,12 @@ async fn with_the_engine_stopped_the_breaker_opens_answers_skip_the_call_and_sco
 ) {
     let mut app = TestApi::spawn_isolated(&[
         ("GUESTGUARD_FRAUD_BREAKER_FAILURES", "3"),
-        ("GUESTGUARD_FRAUD_BREAKER_PAUSE_MS", "3000"),
+        // Long enough for the answers below to find it still open, short enough to wait.
+        ("GUESTGUARD_FRAUD_BREAKER_PAUSE_MS", "5000"),
         ("GUESTGUARD_SIGNALS_GRACE_MS", "300"),
     ])
     .await;
-    let (host, tokens) = invited(&app, 30).await;
+    let (host, tokens) = invited(&app, 45).await;
     assert_eq!(breaker(&app).await["state"], "closed");
     app.own().fraud.stop().await;
 
@@ -135,7 +136,7 @@ async fn with_the_engine_stopped_the_breaker_opens_answers_skip_the_call_and_sco
             break;
         }
         assert_eq!(decision.policy, "engine unavailable: accept");
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
     }
     assert_eq!(breaker(&app).await["state"], "closed");
     let token = fresh.next().expect("a guest left");
