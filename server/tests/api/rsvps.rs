@@ -356,7 +356,9 @@ async fn simultaneous_answers_through_one_link_make_exactly_one_rsvp() {
         "exactly one first answer: {statuses:?}"
     );
     assert!(
-        statuses.iter().all(|status| [200, 201, 403].contains(status)),
+        statuses
+            .iter()
+            .all(|status| [200, 201, 403].contains(status)),
         "{statuses:?}"
     );
     assert_eq!(app.count("SELECT count(*) FROM rsvps").await, 1);
