@@ -141,6 +141,10 @@ if command -v jq >/dev/null; then
     echo "catch-up after restart: ${catch_up_s} s ($unscored answers)"
 fi
 
+log "== token verification against the raw HMAC-SHA256 of the same bytes (criterion) =="
+cargo bench --locked -p app --features ssr --bench token_verify -- --warm-up-time 1 --measurement-time 5 \
+    | tee "$run_dir/token.out" | grep -E '^token/|time:'
+
 if [ "${#failures[@]}" -gt 0 ]; then
     printf '%s\n' "${failures[@]}" >&2
     die "benchmark checks failed"

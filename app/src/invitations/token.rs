@@ -30,7 +30,7 @@
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretSlice, SecretString};
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use uuid::Uuid;
@@ -295,7 +295,10 @@ pub enum KeyringError {
 #[derive(Clone)]
 struct SigningKey {
     id: KeyId,
-    secret: SecretSlice<u8>,
+    /// The MAC already keyed with the secret (its inner and outer pads hashed once):
+    /// each token then costs only its own blocks. Derived from the secret, so it is
+    /// as secret as the key itself and never printed.
+    keyed: HmacSha256,
 }
 
 impl SigningKey {
@@ -304,16 +307,13 @@ impl SigningKey {
         if bytes.is_empty() {
             return Err(KeyringError::EmptySecret { key_id: id });
         }
-        Ok(Self {
-            id,
-            secret: SecretSlice::from(bytes.to_vec()),
-        })
+        let keyed = HmacSha256::new_from_slice(bytes).expect("HMAC accepts keys of any length");
+        Ok(Self { id, keyed })
     }
 
     /// The MAC keyed with this secret, fed with the domain and `payload`.
     fn mac(&self, payload: &[u8; PAYLOAD_LEN]) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(self.secret.expose_secret())
-            .expect("HMAC accepts keys of any length");
+        let mut mac = self.keyed.clone();
         mac.update(SIGNING_DOMAIN);
         mac.update(payload);
         mac
