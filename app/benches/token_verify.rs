@@ -38,7 +38,10 @@ fn verification(c: &mut Criterion) {
         mac.update(payload);
         mac.verify_slice(tag).is_ok()
     };
-    assert!(raw(payload, tag), "the floor checks the very bytes the server signs");
+    assert!(
+        raw(payload, tag),
+        "the floor checks the very bytes the server signs"
+    );
     let now = Utc::now();
     assert!(keyring
         .verify(&parse_format(&token).expect("well formed"), now)

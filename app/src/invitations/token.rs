@@ -955,4 +955,64 @@ mod tests {
         let expected: [u8; 32] = Sha256::digest(first.as_bytes()).into();
         assert_eq!(hash_for_lookup(&first), expected);
     }
+
+    /// A link is accepted when its token verifies and has not expired.
+    fn accepted(keyring: &Keyring, raw: &str) -> bool {
+        parse_format(raw)
+            .and_then(|token| keyring.verify(&token, now()))
+            .is_ok_and(|claims| !claims.is_expired(now()))
+    }
+
+    #[test]
+    fn ten_thousand_malformed_tampered_expired_and_wrong_key_tokens_are_all_refused() {
+        use rand::{rngs::StdRng, Rng as _, SeedableRng as _};
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let ours = keyring("k1", SECRET);
+        let theirs = keyring("k1", OTHER_SECRET);
+        let unknown_key = keyring("k9", SECRET);
+        let mut rng = StdRng::seed_from_u64(13);
+        let mut refused = 0;
+        for case in 0..10_000 {
+            let (genuine, _) = issue(&ours);
+            assert!(accepted(&ours, &genuine));
+            let bad = match case % 6 {
+                // One character of the body changed to another of the alphabet.
+                0 => {
+                    let mut bytes = genuine.clone().into_bytes();
+                    let at = rng.gen_range(TOKEN_PREFIX.len()..bytes.len());
+                    let old = bytes[at];
+                    while bytes[at] == old {
+                        bytes[at] = ALPHABET[rng.gen_range(0..ALPHABET.len())];
+                    }
+                    String::from_utf8(bytes).expect("ASCII")
+                }
+                // Truncated, or with something appended.
+                1 => genuine[..rng.gen_range(0..genuine.len())].to_owned(),
+                2 => format!("{genuine}{}", char::from(ALPHABET[rng.gen_range(0..64)])),
+                // Random bytes of the right shape.
+                3 => {
+                    let body: String = (0..ENCODED_LEN)
+                        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+                        .collect();
+                    format!("{TOKEN_PREFIX}{body}")
+                }
+                // Signed with another secret under our key id, or with a key we lack.
+                4 if case % 12 == 4 => issue(&theirs).0,
+                4 => issue(&unknown_key).0,
+                // Genuine but expired.
+                _ => {
+                    ours.issue(
+                        Uuid::new_v4(),
+                        Uuid::new_v4(),
+                        Uuid::new_v4(),
+                        now() - Duration::seconds(rng.gen_range(0..1_000_000)),
+                    )
+                    .0
+                }
+            };
+            assert!(!accepted(&ours, &bad), "case {case} was accepted: {bad}");
+            refused += 1;
+        }
+        assert_eq!(refused, 10_000);
+    }
 }
