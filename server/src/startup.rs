@@ -234,9 +234,7 @@ pub fn router(state: AppState) -> Router {
             header_policy,
             edge::headers::secure,
         ))
-        .layer(
-            CompressionLayer::new().compress_when(DefaultPredicate::new().and(not_an_upgrade)),
-        )
+        .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(not_an_upgrade)))
         .layer(middleware::from_fn_with_state(deadline, request_deadline))
         .layer(middleware::from_fn_with_state(
             proxies,

@@ -117,7 +117,12 @@ async fn activity_of(socket: &mut Socket, guest: Uuid) -> (Value, Vec<String>) {
         if message["item"]["guest_id"] == guest.to_string() {
             return (message, before);
         }
-        before.push(message["item"]["guest_id"].as_str().unwrap_or_default().to_owned());
+        before.push(
+            message["item"]["guest_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
     }
 }
 
@@ -168,11 +173,21 @@ async fn the_history_pages_newest_first_with_openings_and_answers_and_is_the_hos
     let second = activity(&app, &ada, &event, &format!("?limit=2&before={cursor}")).await;
     assert_eq!(second.items.len(), 2);
     assert_eq!(second.next_cursor, None, "the last page says so");
-    let ids: Vec<_> = first.items.iter().chain(&second.items).map(|i| i.id).collect();
+    let ids: Vec<_> = first
+        .items
+        .iter()
+        .chain(&second.items)
+        .map(|i| i.id)
+        .collect();
     let mut unique = ids.clone();
     unique.dedup();
     assert_eq!(ids, unique, "no row is on two pages");
-    let times: Vec<_> = first.items.iter().chain(&second.items).map(|i| i.at).collect();
+    let times: Vec<_> = first
+        .items
+        .iter()
+        .chain(&second.items)
+        .map(|i| i.at)
+        .collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
     assert_eq!(second.items[1].guest_name, "Alan", "the oldest comes last");
     assert_eq!(first.counts.attending, 1);
@@ -198,7 +213,11 @@ async fn the_history_pages_newest_first_with_openings_and_answers_and_is_the_hos
     // Alan's opening counts only if it was scored meanwhile (a change since).
     assert!(since.items.iter().all(|item| item.changed_at >= since_at));
     assert_eq!(
-        since.items.iter().filter(|item| item.guest_name == "Grace").count(),
+        since
+            .items
+            .iter()
+            .filter(|item| item.guest_name == "Grace")
+            .count(),
         3
     );
 
@@ -249,12 +268,18 @@ async fn the_socket_refuses_visitors_without_a_session_foreign_origins_and_other
         session: None,
         origin: own_origin.clone(),
     };
-    assert_eq!(open_socket(app.address, event.id, nobody).await.err(), Some(401));
+    assert_eq!(
+        open_socket(app.address, event.id, nobody).await.err(),
+        Some(401)
+    );
     let foreign = Knock {
         session: Some(&ada.session),
         origin: Some("https://evil.example".to_owned()),
     };
-    assert_eq!(open_socket(app.address, event.id, foreign).await.err(), Some(403));
+    assert_eq!(
+        open_socket(app.address, event.id, foreign).await.err(),
+        Some(403)
+    );
     let no_origin = Knock {
         session: Some(&ada.session),
         origin: None,
@@ -307,11 +332,16 @@ async fn a_host_receives_their_own_guests_activity_and_never_another_hosts() {
     let mut ada_socket = host_socket(app.address, &ada, &ada_event).await;
     let mut bob_socket = host_socket(app.address, &bob, &bob_event).await;
 
-    app.open_link(&bobs_guest_link.token).await.expect_status(200);
+    app.open_link(&bobs_guest_link.token)
+        .await
+        .expect_status(200);
     app.open_link(&grace_link.token).await.expect_status(200);
 
     let (pushed, before) = activity_of(&mut ada_socket, grace.id).await;
-    assert!(before.is_empty(), "Ada was pushed someone else's row first: {before:?}");
+    assert!(
+        before.is_empty(),
+        "Ada was pushed someone else's row first: {before:?}"
+    );
     assert_eq!(pushed["item"]["guest_name"], "Grace");
     assert_eq!(pushed["item"]["kind"], "opened");
     assert_eq!(pushed["counts"]["pending"], 1);

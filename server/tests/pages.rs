@@ -12,7 +12,10 @@ async fn the_landing_page_invites_hosts_to_sign_up() {
     assert_eq!(response.status(), 200);
     let html = response.text().await.expect("body");
     assert!(html.contains(r#"data-testid="landing-hero""#), "{html}");
-    assert!(html.contains(r#"href="/signup""#), "a call to sign up: {html}");
+    assert!(
+        html.contains(r#"href="/signup""#),
+        "a call to sign up: {html}"
+    );
     assert!(
         !html.contains("System check"),
         "the stack check is out of sight"

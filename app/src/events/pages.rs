@@ -182,13 +182,9 @@ pub fn NewEventPage() -> impl IntoView {
         <PageHeader title="New event"/>
         <RequireHost>
             <div class="grid gap-6 lg:grid-cols-[minmax(0,1fr)_22rem]">
-                <div class=CARD>
-                    <ActionForm
-                        action
-                        attr:class="space-y-5"
-                        attr:data-testid="event-form"
-                        on:input=move |ev| preview.typed(&ev)
-                    >
+                // Typing in any field bubbles up here, to the preview.
+                <div class=CARD on:input=move |ev| preview.typed(&ev)>
+                    <ActionForm action attr:class="space-y-5" attr:data-testid="event-form">
                         <EventFields initial=initial() error new=true/>
                         <FormError error fields=EVENT_FIELDS/>
                         <div class="flex items-center gap-3">

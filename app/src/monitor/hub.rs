@@ -124,7 +124,10 @@ impl Hub {
         let loaded = async {
             let item = store::item(pool, notice.event_id, notice.access_log_id).await?;
             let counts = store::counts(pool, notice.event_id).await?;
-            Ok::<_, crate::error::AppError>(item.map(|item| LiveMessage::Activity { item, counts }))
+            Ok::<_, crate::error::AppError>(item.map(|item| LiveMessage::Activity {
+                item: Box::new(item),
+                counts,
+            }))
         }
         .await;
         match loaded {
@@ -135,7 +138,9 @@ impl Hub {
                 }
             }
             Ok(None) => {}
-            Err(error) => tracing::warn!(%error, event_id = %notice.event_id, "activity not pushed"),
+            Err(error) => {
+                tracing::warn!(%error, event_id = %notice.event_id, "activity not pushed")
+            }
         }
     }
 }

@@ -65,9 +65,7 @@ impl Live {
             .as_ref()
             .and_then(|l| l.protocol().ok())
             .is_some_and(|p| p == "https:");
-        let host = location
-            .and_then(|l| l.host().ok())
-            .unwrap_or_default();
+        let host = location.and_then(|l| l.host().ok()).unwrap_or_default();
         let scheme = if secure { "wss" } else { "ws" };
         let live = Rc::new(Self {
             url: format!("{scheme}://{host}/api/v1/events/{event_id}/activity/live"),

@@ -25,6 +25,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+#[cfg(feature = "ssr")]
+pub mod hub;
 #[cfg(feature = "hydrate")]
 pub mod live;
 #[cfg(feature = "ssr")]
@@ -33,8 +35,6 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod rest;
 pub mod server_fns;
-#[cfg(feature = "ssr")]
-pub mod hub;
 #[cfg(feature = "ssr")]
 pub mod socket;
 #[cfg(feature = "ssr")]
@@ -205,7 +205,7 @@ pub enum LiveMessage {
     Ready,
     /// A row was added or changed (scored), with the counters after it.
     Activity {
-        item: ActivityItem,
+        item: Box<ActivityItem>,
         counts: ActivityCounts,
     },
 }

@@ -6,7 +6,7 @@
 //! (a scored opening replaces its "Scoring…" row).
 
 use super::{
-    server_fns::{monitor_view, MonitorView},
+    server_fns::{monitor_view, MonitorSnapshot},
     ActivityCounts, ActivityItem, ActivityKind, ActivityLabel,
 };
 use crate::{
@@ -114,12 +114,12 @@ fn not_found_status(error: &AppError) {
 
 #[component]
 fn MonitorLoader(event_id: Uuid) -> impl IntoView {
-    let view = Resource::new_blocking(move || event_id, monitor_view);
+    let snapshot = Resource::new_blocking(move || event_id, monitor_view);
     view! {
         <Suspense fallback=|| view! { <Loading label="Loading the monitor…"/> }>
             {move || Suspend::new(async move {
-                match view.await {
-                    Ok(view) => view! { <Monitor view/> }.into_any(),
+                match snapshot.await {
+                    Ok(snapshot) => view! { <Monitor snapshot/> }.into_any(),
                     Err(error) => {
                         not_found_status(&error);
                         view! { <ErrorBox error/> }.into_any()
@@ -132,10 +132,10 @@ fn MonitorLoader(event_id: Uuid) -> impl IntoView {
 
 /// The monitor once its first rows are known.
 #[component]
-fn Monitor(view: MonitorView) -> impl IntoView {
-    let event_id = view.event_id;
-    let items = RwSignal::new(view.page.items);
-    let counts = RwSignal::new(view.page.counts);
+fn Monitor(snapshot: MonitorSnapshot) -> impl IntoView {
+    let event_id = snapshot.event_id;
+    let items = RwSignal::new(snapshot.page.items);
+    let counts = RwSignal::new(snapshot.page.counts);
     let state = RwSignal::new("connecting");
     let filter = RwSignal::new(FeedFilter::default());
     let notice = RwSignal::new(None::<String>);
@@ -147,7 +147,11 @@ fn Monitor(view: MonitorView) -> impl IntoView {
                 .map(|item| (item.guest_id, item.guest_name.clone()))
                 .collect()
         });
-        guests.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()).then(a.0.cmp(&b.0)));
+        guests.sort_by(|a, b| {
+            a.1.to_lowercase()
+                .cmp(&b.1.to_lowercase())
+                .then(a.0.cmp(&b.0))
+        });
         guests.dedup_by_key(|guest| guest.0);
         guests
     });
@@ -162,7 +166,7 @@ fn Monitor(view: MonitorView) -> impl IntoView {
         })
     });
     view! {
-        <Title text=format!("Live · {} · GuestGuard", view.event_name)/>
+        <Title text=format!("Live · {} · GuestGuard", snapshot.event_name)/>
         <header class="mb-6" data-testid="monitor-header">
             <p class="text-sm">
                 <a class=LINK href=format!("/events/{event_id}")>"← Back to the event"</a>
@@ -170,9 +174,9 @@ fn Monitor(view: MonitorView) -> impl IntoView {
             <div class="mt-2 flex flex-wrap items-end justify-between gap-4">
                 <div>
                     <h1 class="text-2xl font-semibold tracking-tight" data-testid="page-title">
-                        {view.event_name}
+                        {snapshot.event_name}
                     </h1>
-                    <p class="mt-1 text-sm text-muted">{view.starts_at_local}</p>
+                    <p class="mt-1 text-sm text-muted">{snapshot.starts_at_local}</p>
                 </div>
                 <LinkStatus state/>
             </div>
@@ -259,7 +263,7 @@ fn connect(
                         });
                     }
                     LiveMessage::Activity { item, counts: now } => {
-                        items.update(|items| merge(items, [item]));
+                        items.update(|items| merge(items, [*item]));
                         counts.set(now);
                     }
                 },
@@ -307,7 +311,10 @@ fn LinkStatus(state: RwSignal<&'static str>) -> impl IntoView {
 /// The live counters.
 #[component]
 fn Counters(counts: RwSignal<ActivityCounts>) -> impl IntoView {
-    let tile = move |label: &'static str, testid: &'static str, value: Signal<i64>, tone: &'static str| {
+    let tile = move |label: &'static str,
+                     testid: &'static str,
+                     value: Signal<i64>,
+                     tone: &'static str| {
         view! {
             <div class="rounded-lg border border-line bg-surface p-3 sm:p-4">
                 <dt class="text-xs font-medium uppercase tracking-wide text-muted">{label}</dt>
@@ -394,7 +401,9 @@ fn Filters(filter: RwSignal<FeedFilter>, guests: Memo<Vec<(Uuid, String)>>) -> i
 fn Row(item: ActivityItem, event_id: Uuid, notice: RwSignal<Option<String>>) -> impl IntoView {
     let label = item.label;
     let badge = match (label, item.risk_score) {
-        (ActivityLabel::Scoring | ActivityLabel::Unscored, _) | (_, None) => label.text().to_owned(),
+        (ActivityLabel::Scoring | ActivityLabel::Unscored, _) | (_, None) => {
+            label.text().to_owned()
+        }
         (_, Some(score)) => format!("{} · {score}", label.text()),
     };
     let reasons = item
@@ -434,10 +443,12 @@ fn Row(item: ActivityItem, event_id: Uuid, notice: RwSignal<Option<String>>) -> 
         busy.set(true);
         let name = name.clone();
         leptos::task::spawn_local(async move {
-            let result =
-                crate::invitations::server_fns::issue_guest_link(event_id, guest_id).await;
+            let result = crate::invitations::server_fns::issue_guest_link(event_id, guest_id).await;
             notice.set(Some(match result {
-                Ok(link) => format!("{name} has a new link (the old one no longer opens): {}", link.url),
+                Ok(link) => format!(
+                    "{name} has a new link (the old one no longer opens): {}",
+                    link.url
+                ),
                 Err(error) => crate::components::capitalise(&error.to_string()),
             }));
             busy.set(false);
@@ -571,6 +582,9 @@ mod tests {
         answer.status = Some("confirmed".into());
         assert_eq!(describe(&answer), "Answered: Attending +2");
         answer.status = Some("held".into());
-        assert_eq!(describe(&answer), "Answered: Attending +2 (held for review)");
+        assert_eq!(
+            describe(&answer),
+            "Answered: Attending +2 (held for review)"
+        );
     }
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 /// What the monitor page shows first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MonitorView {
+pub struct MonitorSnapshot {
     pub event_id: Uuid,
     pub event_name: String,
     /// When the event starts, in its time zone.
@@ -22,7 +22,7 @@ pub struct MonitorView {
 
 /// The monitor of one of the host's events: its name and the newest rows.
 #[server(prefix = "/api/fn", endpoint = "monitor/view")]
-pub async fn monitor_view(event_id: Uuid) -> Result<MonitorView, AppError> {
+pub async fn monitor_view(event_id: Uuid) -> Result<MonitorSnapshot, AppError> {
     crate::server_fns::answer(async move {
         let (host, state) = crate::hosts::auth::require_host().await?;
         let event = crate::events::store::get(&state.pool, host.id, event_id).await?;
@@ -35,7 +35,7 @@ pub async fn monitor_view(event_id: Uuid) -> Result<MonitorView, AppError> {
             },
         )
         .await?;
-        Ok(MonitorView {
+        Ok(MonitorSnapshot {
             event_id: event.id,
             starts_at_local: crate::guests::server_fns::ssr::local_time(
                 event.event_date,

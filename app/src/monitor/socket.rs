@@ -91,10 +91,7 @@ pub async fn serve(
 }
 
 /// Sends one pushed frame; `false` when the client is gone or too slow.
-async fn send(
-    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
-    frame: Frame,
-) -> bool {
+async fn send(sink: &mut futures::stream::SplitSink<WebSocket, Message>, frame: Frame) -> bool {
     let message = Message::Text(frame.as_ref().into());
     matches!(
         tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await,

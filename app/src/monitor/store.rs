@@ -196,13 +196,11 @@ pub async fn item(
     event_id: Uuid,
     access_log_id: Uuid,
 ) -> Result<Option<ActivityItem>, AppError> {
-    let row: Option<Row> = sqlx::query_as(&format!(
-        "{SELECT} WHERE a.event_id = $1 AND a.id = $2"
-    ))
-    .bind(event_id)
-    .bind(access_log_id)
-    .fetch_optional(pool)
-    .await?;
+    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE a.event_id = $1 AND a.id = $2"))
+        .bind(event_id)
+        .bind(access_log_id)
+        .fetch_optional(pool)
+        .await?;
     Ok(row.map(ActivityItem::from))
 }
 
@@ -245,7 +243,14 @@ mod tests {
             id: Uuid::new_v4(),
         };
         assert_eq!(Cursor::parse(&cursor.encode()), Ok(cursor));
-        for bad in ["", "_", "12", "abc_def", "1_not-a-uuid", "9999999999999999999_x"] {
+        for bad in [
+            "",
+            "_",
+            "12",
+            "abc_def",
+            "1_not-a-uuid",
+            "9999999999999999999_x",
+        ] {
             let error = Cursor::parse(bad).expect_err(bad);
             assert_eq!(error.code(), "invalid_cursor");
         }

@@ -337,7 +337,11 @@ fn LinkCell(guest_id: Uuid, link: Option<GuestLink>, expires: Option<String>) ->
             let live = link.status.is_live();
             let link_id = link.id;
             let expiry = expires.map(|at| {
-                let verb = if link.status == LinkStatus::Expired { "Expired" } else { "Expires" };
+                let verb = if link.status == LinkStatus::Expired {
+                    "Expired"
+                } else {
+                    "Expires"
+                };
                 format!("{verb} {at}")
             });
             view! {

@@ -35,7 +35,6 @@ pub async fn webhooks_overview() -> Result<Vec<WebhookOverview>, AppError> {
 /// Registers a webhook from the dashboard's form (one checkbox per event type); the
 /// answer carries its secret.
 #[server(prefix = "/api/fn", endpoint = "webhooks/register")]
-#[expect(clippy::too_many_arguments, reason = "one argument per form field")]
 pub async fn register_webhook(
     url: String,
     description: Option<String>,
