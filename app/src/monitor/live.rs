@@ -40,14 +40,17 @@ const MAX_DELAY_MS: u32 = 10_000;
 /// First wait after a drop, in milliseconds.
 const FIRST_DELAY_MS: u32 = 300;
 
+/// A socket's event handler, kept alive as long as the socket may call it.
+type Handler<E> = RefCell<Option<Closure<dyn FnMut(E)>>>;
+
 /// One live connection that keeps itself up; [`Live::stop`] ends it.
 pub struct Live {
     url: String,
     attempts: Cell<u32>,
     stopped: Cell<bool>,
     socket: RefCell<Option<WebSocket>>,
-    on_message: RefCell<Option<Closure<dyn FnMut(MessageEvent)>>>,
-    on_close: RefCell<Option<Closure<dyn FnMut(CloseEvent)>>>,
+    on_message: Handler<MessageEvent>,
+    on_close: Handler<CloseEvent>,
     deliver: Box<dyn Fn(LiveMessage)>,
     report: Box<dyn Fn(LinkState)>,
 }
