@@ -11,9 +11,10 @@ import { launch, openPage, baseUrl, DESKTOP_CHROME } from '../browser.mjs';
 const require = createRequire(import.meta.url);
 const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const artifacts = 'target/e2e-artifacts';
+// The phone in the light scheme, the desktop in the dark one: both get checked.
 const widths = [
-  { name: 'phone', viewport: { width: 390, height: 844 } },
-  { name: 'desktop', viewport: { width: 1280, height: 800 } },
+  { name: 'phone', viewport: { width: 390, height: 844 }, colorScheme: 'light' },
+  { name: 'desktop', viewport: { width: 1280, height: 800 }, colorScheme: 'dark' },
 ];
 
 let browser;
@@ -91,6 +92,7 @@ test('every page runs cleanly, passes axe and is captured at phone and desktop w
     for (const width of widths) {
       const { context, page, problems } = await openPage(browser, {
         viewport: width.viewport,
+        colorScheme: width.colorScheme,
         reducedMotion: 'reduce',
         userAgent: DESKTOP_CHROME,
         ...(host ? { storageState: state } : {}),

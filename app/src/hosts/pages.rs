@@ -293,7 +293,12 @@ fn copy_to_clipboard(text: String, copied: RwSignal<Option<bool>>) {
 #[component]
 fn KeyTable(list: Vec<ApiKeySummary>, revoke: ServerAction<RevokeApiKey>) -> impl IntoView {
     view! {
-        <div class="mt-3 overflow-x-auto rounded-lg border border-line bg-surface">
+        <div
+            class="mt-3 overflow-x-auto rounded-lg border border-line bg-surface"
+            tabindex="0"
+            role="region"
+            aria-label="API keys"
+        >
             <table class="min-w-full divide-y divide-line text-sm" data-testid="api-keys-table">
                 <thead class="bg-surface-2 text-left text-xs font-semibold uppercase tracking-wide text-muted">
                     <tr>
