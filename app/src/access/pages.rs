@@ -66,7 +66,7 @@ fn access_table(lines: Vec<AccessLogLine>) -> impl IntoView {
     }
     let rows = lines.into_iter().map(access_row).collect_view();
     view! {
-        <div class="mt-3 overflow-x-auto" tabindex="0" role="region" aria-label="Access log">
+        <div class="relative mt-3 overflow-x-auto" tabindex="0" role="region" aria-label="Access log">
             <table class="min-w-full text-left text-sm">
                 <thead class="text-muted">
                     <tr>

@@ -294,7 +294,7 @@ fn copy_to_clipboard(text: String, copied: RwSignal<Option<bool>>) {
 fn KeyTable(list: Vec<ApiKeySummary>, revoke: ServerAction<RevokeApiKey>) -> impl IntoView {
     view! {
         <div
-            class="mt-3 overflow-x-auto rounded-lg border border-line bg-surface"
+            class="relative mt-3 overflow-x-auto rounded-lg border border-line bg-surface"
             tabindex="0"
             role="region"
             aria-label="API keys"

@@ -122,7 +122,7 @@ pub fn DeliveryTable(
         return view! { <p class="mt-2 text-sm text-muted">{empty}</p> }.into_any();
     }
     view! {
-        <div class="mt-2 overflow-x-auto" tabindex="0" role="region" aria-label="Deliveries">
+        <div class="relative mt-2 overflow-x-auto" tabindex="0" role="region" aria-label="Deliveries">
             <table class="w-full text-left">
                 <thead>
                     <tr class="text-xs uppercase tracking-wide text-faint">

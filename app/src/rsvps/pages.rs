@@ -271,11 +271,12 @@ fn RsvpForm(
 
     let plus_ones_field = (max > 0).then(|| {
         view! {
-            <div class="space-y-1" class:opacity-50=plus_ones_off>
+            <div class="space-y-1">
                 <label class="block font-medium" for="plus-ones">
                     {format!("Guests you bring along (up to {max})")}
                 </label>
-                <div class="flex items-center gap-2">
+                // Dimmed while not attending (its controls are disabled then).
+                <div class="flex items-center gap-2" class:opacity-50=plus_ones_off>
                     <button
                         type="button"
                         class="h-11 w-11 rounded-full border border-line-strong bg-surface text-lg text-ink hover:bg-surface-2"

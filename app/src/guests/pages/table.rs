@@ -40,7 +40,7 @@ pub(super) fn GuestTableView(table: GuestTable, filter: Memo<Filter>) -> impl In
         .into_any();
     }
     view! {
-        <div class="mt-4 overflow-x-auto" tabindex="0" role="region" aria-label="Guest list">
+        <div class="relative mt-4 overflow-x-auto" tabindex="0" role="region" aria-label="Guest list">
             <table class="min-w-full divide-y divide-line text-sm" data-testid="guest-table">
                 <thead>
                     <tr class="text-left text-xs uppercase tracking-wide text-muted">
