@@ -359,7 +359,10 @@ async fn a_live_link_gives_its_event_as_a_calendar_file_and_counts_no_opening() 
         .header("content-type")
         .is_some_and(|t| t.starts_with("text/calendar")));
     let ics = &reply.text;
-    assert!(ics.contains("SUMMARY:Summer party\\, with cake\r\n"), "{ics}");
+    assert!(
+        ics.contains("SUMMARY:Summer party\\, with cake\r\n"),
+        "{ics}"
+    );
     assert!(ics.contains("DTSTART:20310612T160000Z\r\n"), "{ics}");
     assert_eq!(
         app.count("SELECT count(*) FROM access_attempts").await,
@@ -367,7 +370,9 @@ async fn a_live_link_gives_its_event_as_a_calendar_file_and_counts_no_opening() 
         "downloading the file is not an opening"
     );
 
-    app.revoke_link(&host, &guest, &link).await.expect_status(204);
+    app.revoke_link(&host, &guest, &link)
+        .await
+        .expect_status(204);
     app.get(&format!("/i/{}/calendar.ics", link.token))
         .await
         .expect_error(410, "link_revoked");
