@@ -185,18 +185,50 @@ mod ssr {
 
     impl From<sqlx::Error> for AppError {
         fn from(error: sqlx::Error) -> Self {
-            match error {
+            if database_unreachable(&error) {
                 // The database cannot be reached (down, restarting, every connection
                 // busy): the request may well succeed in a moment.
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                    tracing::warn!(%error, "database unavailable");
-                    Self::Unavailable {
-                        retry_after_secs: 1,
-                    }
-                }
-                _ => {
-                    tracing::error!(%error, "database error");
-                    Self::Internal
+                tracing::warn!(%error, "database unavailable");
+                let unavailable = Self::Unavailable {
+                    retry_after_secs: 1,
+                };
+                unavailable.mark_page_unavailable();
+                unavailable
+            } else {
+                tracing::error!(%error, "database error");
+                Self::Internal
+            }
+        }
+    }
+
+    /// Whether `error` says the database cannot be reached now, rather than that this
+    /// request's SQL failed: no connection in time, a refused or broken connection, or
+    /// the server shutting down, starting up or out of connections.
+    fn database_unreachable(error: &sqlx::Error) -> bool {
+        match error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+            sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+                // Class 08: connection exception; 57P01-57P03: the server is shutting
+                // down, crashed or is not accepting connections yet; 53300: too many
+                // connections.
+                code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+            }),
+            _ => false,
+        }
+    }
+
+    impl AppError {
+        /// A page (or server function) being rendered when the database could not be
+        /// reached answers 503 with `Retry-After`, whatever the page shows of it.
+        fn mark_page_unavailable(&self) {
+            let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+            else {
+                return;
+            };
+            response.set_status(self.http_status());
+            if let Self::Unavailable { retry_after_secs } = self {
+                if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    response.insert_header(header::RETRY_AFTER, value);
                 }
             }
         }
@@ -271,5 +303,17 @@ mod tests {
             .status(),
             503
         );
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn an_unreachable_database_is_a_503_and_a_failing_query_a_500() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        for unreachable in [sqlx::Error::PoolTimedOut, sqlx::Error::Io(refused)] {
+            let error = AppError::from(unreachable);
+            assert_eq!((error.status(), error.code()), (503, "unavailable"));
+        }
+        let error = AppError::from(sqlx::Error::RowNotFound);
+        assert_eq!((error.status(), error.code()), (500, "internal"));
     }
 }

@@ -57,6 +57,10 @@ pub struct Settings {
     /// A retired signing key whose links stay valid until a moment
     /// (`GUESTGUARD_PREVIOUS_SIGNING_KEY`, `..._ID`, `..._VALID_UNTIL` in RFC 3339).
     pub previous_signing_key: Option<PreviousKey>,
+    /// How long a request waits for a database connection before it is answered 503
+    /// `unavailable` (`GUESTGUARD_DB_ACQUIRE_TIMEOUT_MS`, 500): with PostgreSQL down,
+    /// requests fail fast instead of queueing.
+    pub database_acquire_timeout: Duration,
     /// How long each `/healthz` check may take before it counts as down.
     pub health_check_timeout: Duration,
     /// Public address of the site, used in invitation links (`GUESTGUARD_PUBLIC_URL`).
@@ -64,6 +68,9 @@ pub struct Settings {
     /// How long an RSVP waits for its fraud score before it is recorded unscored
     /// (`GUESTGUARD_FRAUD_DEADLINE_MS`, 250 by default).
     pub fraud_deadline: Duration,
+    /// When the circuit breaker of the `Score` call opens and how long it stays open
+    /// (`GUESTGUARD_FRAUD_BREAKER_FAILURES`, 5; `GUESTGUARD_FRAUD_BREAKER_PAUSE_MS`, 2000).
+    pub fraud_breaker: crate::fraud::breaker::BreakerSettings,
     /// How long a link opening waits for the page's browser signals before it is sent
     /// for scoring without them (`GUESTGUARD_SIGNALS_GRACE_MS`, 3000 by default).
     pub signals_grace: Duration,
@@ -220,6 +227,14 @@ impl Settings {
             millis("GUESTGUARD_HEALTH_TIMEOUT_MS", 1_000, 60_000)?.max(Duration::from_millis(1));
         let fraud_deadline = millis("GUESTGUARD_FRAUD_DEADLINE_MS", 250, 10_000)?;
         let signals_grace = millis("GUESTGUARD_SIGNALS_GRACE_MS", 3_000, 60_000)?;
+        let database_acquire_timeout =
+            millis("GUESTGUARD_DB_ACQUIRE_TIMEOUT_MS", 500, 60_000)?.max(Duration::from_millis(10));
+        let breaker_defaults = crate::fraud::breaker::BreakerSettings::default();
+        let breaker_pause = millis(
+            "GUESTGUARD_FRAUD_BREAKER_PAUSE_MS",
+            breaker_defaults.pause.as_millis() as u64,
+            600_000,
+        )?;
 
         let public_url = public_url(&lookup, production)?;
 
@@ -304,6 +319,14 @@ impl Settings {
             )? as usize,
             queue_wait: millis("GUESTGUARD_HASH_QUEUE_MS", 2_000, 60_000)?,
         };
+        let fraud_breaker = crate::fraud::breaker::BreakerSettings {
+            failures: whole(
+                "GUESTGUARD_FRAUD_BREAKER_FAILURES",
+                u64::from(breaker_defaults.failures),
+                (1, 10_000),
+            )? as u32,
+            pause: breaker_pause,
+        };
         let session_idle = Duration::from_secs(
             60 * whole(
                 "GUESTGUARD_SESSION_IDLE_MINUTES",
@@ -349,6 +372,7 @@ impl Settings {
             previous_signing_key,
             public_url,
             database_url: database_url.into(),
+            database_acquire_timeout,
             nats_url,
             fraud_grpc_url,
             nats_credentials,
@@ -366,6 +390,7 @@ impl Settings {
             signing_key_id,
             health_check_timeout,
             fraud_deadline,
+            fraud_breaker,
             signals_grace,
         })
     }
@@ -775,6 +800,46 @@ mod tests {
         assert!(settings(&[("GUESTGUARD_HEADER_TIMEOUT_SECS", "0")]).is_err());
         assert!(settings(&[("GUESTGUARD_TRUSTED_PROXIES", "proxy")]).is_err());
         assert_eq!(settings(&[]).expect("defaults").http, HttpLimits::default());
+        assert_eq!(
+            settings(&[]).expect("defaults").database_acquire_timeout,
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            settings(&[("GUESTGUARD_DB_ACQUIRE_TIMEOUT_MS", "200")])
+                .expect("override")
+                .database_acquire_timeout,
+            Duration::from_millis(200)
+        );
+        assert!(settings(&[("GUESTGUARD_DB_ACQUIRE_TIMEOUT_MS", "soon")]).is_err());
+    }
+
+    #[test]
+    fn the_fraud_breaker_has_defaults_and_bounded_overrides() {
+        use crate::fraud::breaker::BreakerSettings;
+        assert_eq!(
+            settings(&[]).expect("defaults").fraud_breaker,
+            BreakerSettings::default()
+        );
+        let s = settings(&[
+            ("GUESTGUARD_FRAUD_BREAKER_FAILURES", "3"),
+            ("GUESTGUARD_FRAUD_BREAKER_PAUSE_MS", "500"),
+        ])
+        .expect("overrides");
+        assert_eq!(
+            s.fraud_breaker,
+            BreakerSettings {
+                failures: 3,
+                pause: Duration::from_millis(500)
+            }
+        );
+        for (name, value) in [
+            ("GUESTGUARD_FRAUD_BREAKER_FAILURES", "0"),
+            ("GUESTGUARD_FRAUD_BREAKER_FAILURES", "many"),
+            ("GUESTGUARD_FRAUD_BREAKER_PAUSE_MS", "-1"),
+            ("GUESTGUARD_FRAUD_BREAKER_PAUSE_MS", "999999999"),
+        ] {
+            assert!(settings(&[(name, value)]).is_err(), "{name}={value}");
+        }
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct AppState {
     pub jetstream: async_nats::jetstream::Context,
     /// gRPC client of the fraud engine (lazily connected, reconnects on its own).
     pub fraud: FraudServiceClient<EngineChannel>,
+    /// This process's circuit breaker in front of `fraud`'s `Score` call.
+    pub fraud_breaker: Arc<crate::fraud::breaker::Breaker>,
     /// Standard gRPC health client on the same channel as `fraud`.
     pub fraud_health: tonic_health::pb::health_client::HealthClient<EngineChannel>,
     /// Typed settings.

@@ -3,9 +3,9 @@
 //! impostor would wait for the fraud engine's outage). `GET /healthz/detail`, with
 //! `Authorization: Bearer $GUESTGUARD_OPS_TOKEN`, gives operators the whole report:
 //! PostgreSQL, NATS JetStream and the fraud engine pinged concurrently (each within the
-//! configured timeout) and the outbox backlog. The fraud engine reports itself serving
-//! only while it reaches NATS (its baselines), so `fraud: down` also covers an engine
-//! that is up but cannot score.
+//! configured timeout), the outbox backlog and this process's fraud engine breaker. The
+//! fraud engine reports itself serving only while it reaches NATS (its baselines), so
+//! `fraud: down` also covers an engine that is up but cannot score.
 
 use app::state::AppState;
 use axum::{
@@ -46,6 +46,9 @@ pub struct HealthReport {
     /// Events waiting in the outbox (`null` when the database did not answer). While
     /// NATS or the fraud engine is down, access attempts wait here to be scored.
     pub outbox: Option<app::outbox::Backlog>,
+    /// This process's circuit breaker in front of the engine's `Score` call (`open`:
+    /// answers are recorded unscored without calling the engine).
+    pub fraud_breaker: app::fraud::breaker::BreakerReport,
 }
 
 /// The public answer: up or down, nothing else.
@@ -119,6 +122,7 @@ pub async fn check_all(state: &AppState) -> HealthReport {
             fraud,
         },
         outbox: outbox.ok().and_then(Result::ok),
+        fraud_breaker: state.fraud_breaker.report(),
     }
 }
 

@@ -135,9 +135,11 @@ pub async fn connect(
     settings: Settings,
     leptos_options: LeptosOptions,
 ) -> anyhow::Result<AppState> {
+    // A short acquire timeout: with PostgreSQL down, a request is answered 503 at once
+    // rather than after seconds in the pool's queue.
     let pool = PgPoolOptions::new()
         .max_connections(10)
-        .acquire_timeout(Duration::from_secs(3))
+        .acquire_timeout(settings.database_acquire_timeout)
         .connect_lazy(settings.database_url())
         .context("parsing DATABASE_URL")?;
     let nats = settings
@@ -163,6 +165,7 @@ pub async fn connect(
         nats,
         jetstream,
         fraud: FraudServiceClient::new(channel.clone()),
+        fraud_breaker: Arc::new(app::fraud::breaker::Breaker::new(settings.fraud_breaker)),
         fraud_health: tonic_health::pb::health_client::HealthClient::new(channel),
         settings: Arc::new(settings),
         outbox_wake: Default::default(),

@@ -20,7 +20,8 @@ async fn healthz_is_ok_when_every_dependency_answers() {
         serde_json::json!({
             "status": "ok",
             "checks": {"database": "up", "nats": "up", "fraud": "up"},
-            "outbox": {"pending": 0, "oldest_due_seconds": null}
+            "outbox": {"pending": 0, "oldest_due_seconds": null, "parked": 0},
+            "fraud_breaker": {"state": "closed", "consecutive_failures": 0, "skipped": 0, "opened": 0}
         })
     );
 }

@@ -783,7 +783,8 @@ async fn reminders_go_once_to_guests_who_have_not_answered_and_can_be_stopped_in
     let stack = Stack::start(&[], &[]).await;
     let app = &stack.app;
     let host = app.signup("host@example.org").await;
-    // Deadline in ten hours, reminder 24 hours before it: due now.
+    // Deadline in ten hours; the reminder is set once the guests are in (24 hours
+    // before the deadline: due at once).
     let deadline = chrono::Utc::now() + chrono::Duration::hours(10);
     let event = app
         .create_event(
@@ -792,7 +793,6 @@ async fn reminders_go_once_to_guests_who_have_not_answered_and_can_be_stopped_in
                 "name": "Fiesta",
                 "language": "es",
                 "rsvp_deadline": deadline.to_rfc3339(),
-                "reminder_hours": 24,
             }),
         )
         .await;
@@ -813,6 +813,12 @@ async fn reminders_go_once_to_guests_who_have_not_answered_and_can_be_stopped_in
             json!({"name": "Beto", "email": "beto@example.org"}),
         )
         .await;
+
+    app.patch(&format!("/api/v1/events/{}", event.id))
+        .as_host(&host)
+        .json(json!({"reminder_hours": 24}))
+        .await
+        .expect_status(200);
 
     let reminder = stack.mail.wait_for("beto@example.org", 1).await.remove(0);
     assert!(

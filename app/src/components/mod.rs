@@ -381,6 +381,21 @@ pub fn ErrorBox(
             </div>
         }
         .into_any(),
+        AppError::Unavailable { .. } | AppError::Busy { .. } | AppError::TimedOut => view! {
+            <div
+                class="rounded-md border border-warn-line bg-warn-bg p-4 text-warn-fg"
+                role="alert"
+                data-testid="unavailable"
+            >
+                <p class="font-medium">"GuestGuard is briefly unavailable."</p>
+                <p class="mt-1 text-sm">
+                    "Nothing you entered before was lost. Please "
+                    <a class=LINK href="">"try again"</a>
+                    " in a few seconds."
+                </p>
+            </div>
+        }
+        .into_any(),
         other => view! {
             <div
                 class="rounded-md border border-danger-line bg-danger-bg p-4 text-danger-fg"

@@ -81,6 +81,7 @@ pub fn SiteHeader() -> impl IntoView {
                                     <div class="flex flex-wrap items-center gap-1" data-testid="nav-signed-in">
                                         <A href="/events" attr:class=nav_link attr:data-testid="nav-events">"Events"</A>
                                         <A href="/settings/api-keys" attr:class=nav_link attr:data-testid="nav-api-keys">"API keys"</A>
+                                        <A href="/settings/notifications" attr:class=nav_link attr:data-testid="nav-notifications">"Notifications"</A>
                                         <A href="/settings/security" attr:class=nav_link attr:data-testid="nav-security">"Security"</A>
                                         <span class="hidden px-2 text-sm text-muted sm:inline" data-testid="nav-host-name">
                                             {host.name}

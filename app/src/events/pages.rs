@@ -376,6 +376,7 @@ fn EventFields(
     new: bool,
 ) -> impl IntoView {
     let policy = initial.clone();
+    let emails = initial.clone();
     let slug = RwSignal::new(initial.slug.clone());
     let slug_edited = RwSignal::new(!new);
     let time_zone = RwSignal::new(initial.time_zone.clone());
@@ -501,6 +502,7 @@ fn EventFields(
             />
         </div>
         <FraudPolicyFields initial=policy error/>
+        <crate::notifications::pages::EventEmailFields initial=emails error/>
     }
 }
 

@@ -1,9 +1,11 @@
 //! The synchronous fraud check of an RSVP: one `Score` call to the engine within the
 //! configured deadline (250 ms by default). It never fails: an engine that is slow,
 //! down or failing gives an "unavailable" verdict and the answer is recorded unscored
-//! (fail open), to be scored later through the asynchronous path.
+//! (fail open), to be scored later through the asynchronous path. While the engine
+//! keeps failing, the [`breaker`](super::breaker) skips the call altogether, so answers
+//! are not held for a deadline that will pass anyway.
 
-use super::{FraudVerdict, RiskBand};
+use super::{breaker::Admission, FraudVerdict, RiskBand};
 use crate::state::AppState;
 use proto::fraud::v1::{Risk, ScoreRequest};
 use std::time::Instant;
@@ -15,9 +17,20 @@ pub type EngineChannel = tonic::service::interceptor::InterceptedService<
     proto::grpc_auth::AttachToken,
 >;
 
-/// Asks the engine for a score within the deadline.
+/// Why an answer was not scored while the breaker is open.
+pub const SKIPPED: &str =
+    "the fraud engine is failing; the check was skipped until it recovers (circuit open)";
+
+/// Asks the engine for a score within the deadline, unless the breaker is open.
 #[tracing::instrument(skip_all, fields(access_log_id = %request.access_log_id))]
 pub async fn score(state: &AppState, request: ScoreRequest) -> FraudVerdict {
+    let admitted = match state.fraud_breaker.admit() {
+        Admission::Call(admitted) => admitted,
+        Admission::Skip => {
+            tracing::warn!("answer not scored: the fraud engine breaker is open; failing open");
+            return FraudVerdict::unavailable(SKIPPED);
+        }
+    };
     let deadline = state.settings.fraud_deadline;
     let started = Instant::now();
     let mut call = tonic::Request::new(request);
@@ -25,6 +38,17 @@ pub async fn score(state: &AppState, request: ScoreRequest) -> FraudVerdict {
     call.set_timeout(deadline);
     let answer = tokio::time::timeout(deadline, state.fraud.clone().score(call)).await;
     let elapsed_ms = started.elapsed().as_millis() as u64;
+    // Any answer shows the engine is there, even a refusal of this one request.
+    let engine_answered = match &answer {
+        Ok(Ok(_)) => true,
+        Ok(Err(status)) => status.code() == tonic::Code::InvalidArgument,
+        Err(_) => false,
+    };
+    if engine_answered {
+        admitted.succeeded();
+    } else {
+        admitted.failed();
+    }
     let verdict = match answer {
         Ok(Ok(response)) => {
             let response = response.into_inner();

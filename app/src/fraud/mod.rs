@@ -3,6 +3,8 @@
 //!
 //! - [`client`]: the synchronous `Score` call of an RSVP, with its deadline, and the
 //!   host's trust decisions sent to the engine.
+//! - [`breaker`]: the circuit breaker that skips the `Score` call while the engine keeps
+//!   failing.
 //! - [`policy`]: each event's fraud policy and what it decides for an answer.
 //! - [`scores`]: the consumer of `fraud.scored`, which stores the engine's asynchronous
 //!   scores on the access log (and on answers that could not be scored in time).
@@ -10,6 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "ssr")]
+pub mod breaker;
 #[cfg(feature = "ssr")]
 pub mod client;
 pub mod devices;

@@ -343,3 +343,268 @@ pub fn NotificationSettingsPage() -> impl IntoView {
         </Transition>
     }
 }
+
+/// The event page's invitations: send the personal links by email (to every guest who
+/// has not answered or been invited yet, or to the guests the host ticks), and see per
+/// guest what was sent and whether it was delivered. While something is on its way the
+/// panel looks again every few seconds.
+#[component]
+pub fn InvitationsPanel(event_id: uuid::Uuid, refresh: RwSignal<u32>) -> impl IntoView {
+    use super::server_fns::{guest_deliveries, QueueInvitations};
+    use crate::components::{ErrorBox, Loading, BUTTON_PRIMARY, BUTTON_SECONDARY};
+    use crate::guests::server_fns::get_guest_table;
+
+    let send = ServerAction::<QueueInvitations>::new();
+    let poll = RwSignal::new(0u32);
+    let selected = RwSignal::new(std::collections::BTreeSet::<uuid::Uuid>::new());
+    let rows = Resource::new(
+        move || (refresh.get(), send.version().get(), poll.get()),
+        move |_| async move {
+            let table = get_guest_table(event_id, None, None).await?;
+            let deliveries = guest_deliveries(event_id).await?;
+            Ok::<_, crate::error::AppError>(invitation_rows(table.guests, deliveries))
+        },
+    );
+    // Look again while a delivery is queued or being sent (the worker is another
+    // process); effects run only in the browser.
+    Effect::new(move |_| {
+        let busy = rows.with(|rows| {
+            matches!(rows, Some(Ok(rows)) if rows.iter().any(|row| row.delivery.as_ref().is_some_and(|d| matches!(d.status, super::Status::Queued | super::Status::Sending))))
+        });
+        if busy {
+            set_timeout(
+                move || poll.update(|n| *n += 1),
+                std::time::Duration::from_secs(3),
+            );
+        }
+    });
+    let send_all = move |_| {
+        send.dispatch(QueueInvitations {
+            event_id,
+            guest_ids: None,
+        });
+    };
+    let send_selected = move |_| {
+        let guest_ids: Vec<uuid::Uuid> = selected.get_untracked().into_iter().collect();
+        if !guest_ids.is_empty() {
+            send.dispatch(QueueInvitations {
+                event_id,
+                guest_ids: Some(guest_ids),
+            });
+            selected.set(Default::default());
+        }
+    };
+    let outcome = move || {
+        send.value().get().map(|answer| match answer {
+            Ok(queued) => {
+                let sent = match queued.queued.len() {
+                    0 => "No invitation to send".to_owned(),
+                    1 => "1 invitation is on its way".to_owned(),
+                    n => format!("{n} invitations are on their way"),
+                };
+                let skipped = match queued.skipped.len() {
+                    0 => String::new(),
+                    n => format!(
+                        "; {n} guest{} left out (already answered, already invited, or no email address)",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                };
+                view! {
+                    <p class="mt-3 text-sm" role="status" data-testid="invitations-result">
+                        {sent} {skipped} "."
+                    </p>
+                }
+                .into_any()
+            }
+            Err(error) => view! { <ErrorBox error/> }.into_any(),
+        })
+    };
+    view! {
+        <section class=format!("{} mt-6", crate::components::CARD) aria-labelledby="invitations-heading" data-testid="invitations-panel">
+            <div class="flex flex-wrap items-center justify-between gap-3">
+                <h2 id="invitations-heading" class="text-lg font-semibold">"Invitations"</h2>
+                <div class="flex flex-wrap gap-2">
+                    <button
+                        type="button"
+                        class=BUTTON_SECONDARY
+                        on:click=send_selected
+                        disabled=move || selected.with(|s| s.is_empty()) || send.pending().get()
+                        data-testid="send-selected"
+                    >
+                        {move || match selected.with(|s| s.len()) {
+                            0 => "Send to chosen guests".to_owned(),
+                            n => format!("Send to {n} chosen"),
+                        }}
+                    </button>
+                    <button
+                        type="button"
+                        class=BUTTON_PRIMARY
+                        on:click=send_all
+                        disabled=move || send.pending().get()
+                        data-testid="send-invitations"
+                    >
+                        {move || if send.pending().get() { "Sending…" } else { "Send to everyone not yet invited" }}
+                    </button>
+                </div>
+            </div>
+            <p class="mt-1 text-sm text-muted">
+                "Each guest gets an email with their personal link. Guests who answered or were already invited are left out unless you choose them."
+            </p>
+            {outcome}
+            <Transition fallback=|| view! { <Loading label="Loading the invitations…"/> }>
+                {move || Suspend::new(async move {
+                    match rows.await {
+                        Ok(rows) => view! { <InvitationTable rows selected/> }.into_any(),
+                        Err(error) => view! { <ErrorBox error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// A guest with the newest invitation or reminder sent to them.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct InvitationRow {
+    guest_id: uuid::Uuid,
+    name: String,
+    contact: Option<String>,
+    delivery: Option<super::GuestDelivery>,
+}
+
+fn invitation_rows(
+    guests: Vec<crate::guests::server_fns::GuestEntry>,
+    deliveries: Vec<super::GuestDelivery>,
+) -> Vec<InvitationRow> {
+    let mut by_guest: std::collections::HashMap<uuid::Uuid, super::GuestDelivery> = deliveries
+        .into_iter()
+        .map(|delivery| (delivery.guest_id, delivery))
+        .collect();
+    guests
+        .into_iter()
+        .map(|entry| InvitationRow {
+            guest_id: entry.guest.id,
+            contact: entry.guest.email.clone().or(entry.guest.phone.clone()),
+            delivery: by_guest.remove(&entry.guest.id),
+            name: entry.guest.name,
+        })
+        .collect()
+}
+
+#[component]
+fn InvitationTable(
+    rows: Vec<InvitationRow>,
+    selected: RwSignal<std::collections::BTreeSet<uuid::Uuid>>,
+) -> impl IntoView {
+    use crate::components::Badge;
+    if rows.is_empty() {
+        return view! { <p class="mt-3 text-sm text-muted">"Add guests first; then send them their links from here."</p> }.into_any();
+    }
+    view! {
+        <div class="mt-3 overflow-x-auto">
+            <table class="w-full text-left" data-testid="invitation-table">
+                <thead>
+                    <tr class="text-xs uppercase tracking-wide text-faint">
+                        <th scope="col" class="py-1 pr-3 font-medium">"Choose"</th>
+                        <th scope="col" class="py-1 pr-3 font-medium">"Guest"</th>
+                        <th scope="col" class="py-1 pr-3 font-medium">"Sent to"</th>
+                        <th scope="col" class="py-1 font-medium">"Last email"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows
+                        .into_iter()
+                        .map(|row| {
+                            let id = row.guest_id;
+                            let checkbox_id = format!("invite-{id}");
+                            let label = format!("Choose {}", row.name);
+                            let can_send = row.contact.is_some();
+                            let status = match row.delivery {
+                                None => view! { <span class="text-sm text-muted" data-testid="delivery-status">"Not sent yet"</span> }.into_any(),
+                                Some(delivery) => {
+                                    let error = delivery.last_error.filter(|_| delivery.status != super::Status::Sent);
+                                    view! {
+                                        <span class="text-sm">{delivery.kind.label()} " "</span>
+                                        <Badge tone=status_tone(delivery.status)>
+                                            <span data-testid="delivery-status">{delivery.status.label()}</span>
+                                        </Badge>
+                                        <span class="ml-2 text-xs text-muted">{when(delivery.at)}</span>
+                                        {error.map(|error| view! { <p class="mt-1 text-xs text-warn-fg break-words">{error}</p> })}
+                                    }
+                                    .into_any()
+                                }
+                            };
+                            view! {
+                                <tr class="border-t border-line align-top" data-testid="invitation-row" data-guest-id=id.to_string()>
+                                    <td class="py-2 pr-3">
+                                        <input
+                                            type="checkbox"
+                                            id=checkbox_id
+                                            aria-label=label
+                                            disabled=!can_send
+                                            prop:checked=move || selected.with(|s| s.contains(&id))
+                                            on:change=move |_| selected.update(|s| if !s.remove(&id) { s.insert(id); })
+                                            data-testid="invite-choose"
+                                        />
+                                    </td>
+                                    <td class="py-2 pr-3 text-sm font-medium">{row.name}</td>
+                                    <td class="py-2 pr-3 text-sm break-all text-muted">
+                                        {row.contact.unwrap_or_else(|| "no email address".to_owned())}
+                                    </td>
+                                    <td class="py-2 text-sm">{status}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// The event form's email settings: the language guests' emails are written in, and
+/// how long before the RSVP deadline (or the start) guests who have not answered get a
+/// reminder.
+#[component]
+pub fn EventEmailFields(
+    initial: crate::events::server_fns::EventFormValues,
+    error: Signal<Option<crate::error::AppError>>,
+) -> impl IntoView {
+    use crate::components::{field_error, TextField};
+    let select = "mt-1 block w-full rounded-md border border-line bg-surface px-3 py-2";
+    let language = initial.language;
+    view! {
+        <fieldset class="mt-6 rounded-md border border-line p-4" data-testid="event-emails">
+            <legend class="px-1 text-sm font-semibold">"Emails to guests"</legend>
+            <div class="grid gap-4 sm:grid-cols-2">
+                <div>
+                    <label class="block text-sm font-medium" for="event-language">"Language"</label>
+                    <select id="event-language" name="language" class=select data-testid="event-language">
+                        {crate::events::LANGUAGES
+                            .iter()
+                            .map(|(code, name)| {
+                                let selected = language == *code || (language.is_empty() && *code == "en");
+                                view! { <option value=*code selected=selected>{*name}</option> }
+                            })
+                            .collect_view()}
+                    </select>
+                    {move || field_error(error, "language").get().map(|message| view! {
+                        <p class="mt-1 text-sm text-warn-fg">{message}</p>
+                    })}
+                </div>
+                <TextField
+                    label="Reminder (hours before the deadline)"
+                    name="reminder_hours"
+                    kind="number"
+                    min="1"
+                    max="720"
+                    value=initial.reminder_hours
+                    hint="Guests who have not answered get one reminder; empty for none."
+                    testid="event-reminder-hours"
+                    error=field_error(error, "reminder_hours")
+                />
+            </div>
+        </fieldset>
+    }
+}

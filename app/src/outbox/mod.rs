@@ -2,7 +2,8 @@
 //! `outbox` table, written in the same database transaction as the change it describes,
 //! so an event exists exactly when its change committed. The [`relay`] publishes due
 //! rows to JetStream with `Nats-Msg-Id` set to the row's id and then marks them; while
-//! NATS is down, requests still succeed and their events wait here.
+//! NATS is down, requests still succeed and their events wait here. A row that cannot
+//! be published at all is parked after a few tries, so it holds up no other row.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -80,17 +81,22 @@ pub async fn replace_and_release(
 /// What is waiting to be published, for `/healthz`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct Backlog {
-    /// Events not yet published (including those waiting for browser signals).
+    /// Events not yet published (including those waiting for browser signals), parked
+    /// ones aside.
     pub pending: i64,
     /// Age in seconds of the oldest event that is due but not yet published.
     pub oldest_due_seconds: Option<f64>,
+    /// Events the relay gave up on (they could not be published; see `last_error`).
+    pub parked: i64,
 }
 
 /// The outbox's backlog.
 pub async fn backlog(pool: &PgPool) -> Result<Backlog, sqlx::Error> {
-    let (pending, oldest_due_seconds): (i64, Option<f64>) = sqlx::query_as(
-        "SELECT count(*),
-                EXTRACT(EPOCH FROM now() - min(available_at) FILTER (WHERE available_at <= now()))::float8
+    let (pending, oldest_due_seconds, parked): (i64, Option<f64>, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE parked_at IS NULL),
+                EXTRACT(EPOCH FROM now() - min(available_at)
+                    FILTER (WHERE available_at <= now() AND parked_at IS NULL))::float8,
+                count(*) FILTER (WHERE parked_at IS NOT NULL)
          FROM outbox WHERE published_at IS NULL",
     )
     .fetch_one(pool)
@@ -98,5 +104,6 @@ pub async fn backlog(pool: &PgPool) -> Result<Backlog, sqlx::Error> {
     Ok(Backlog {
         pending,
         oldest_due_seconds,
+        parked,
     })
 }

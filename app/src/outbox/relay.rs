@@ -3,9 +3,14 @@
 //! Each round claims up to [`BATCH`] due rows (`FOR UPDATE SKIP LOCKED`, so several
 //! server instances never publish the same row at once), publishes them with
 //! `Nats-Msg-Id` = row id, waits for JetStream's acknowledgements and marks the
-//! acknowledged rows published, all in one transaction. A row whose publication failed
-//! stays due and is retried with backoff; if the relay dies between the acknowledgement
-//! and the commit, the row is published again and JetStream drops the duplicate.
+//! acknowledged rows published, all in one transaction. If the relay dies between the
+//! acknowledgement and the commit, the row is published again and JetStream drops the
+//! duplicate.
+//!
+//! | a row fails because                                        | then                                               |
+//! |------------------------------------------------------------|----------------------------------------------------|
+//! | NATS is disconnected, JetStream does not answer, the stream is gone | nothing is counted against the row; the relay backs off (up to 5 s) and recreates the stream |
+//! | of itself: a subject the stream does not take, a body over NATS's payload limit or the stream's message size, or it timed out while other rows went through | its `attempts` grow, it waits (250 ms, doubling) while the rows behind it go on, and after [`MAX_ATTEMPTS`] it is parked (`parked_at`, logged at error, counted in `/healthz/detail`) |
 
 use sqlx::PgPool;
 use std::{sync::Arc, time::Duration};
@@ -19,6 +24,96 @@ pub const BATCH: i64 = 100;
 const POLL: Duration = Duration::from_millis(250);
 /// Longest wait between retries while NATS or PostgreSQL is failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Failed tries (each failing because of the row itself) after which a row is parked.
+pub const MAX_ATTEMPTS: i32 = 5;
+
+/// One claimed outbox row.
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    subject: String,
+    payload: sqlx::types::Json<serde_json::Value>,
+    attempts: i32,
+}
+
+/// Why one row was not published.
+#[derive(Debug)]
+struct Failure {
+    message: String,
+    /// JetStream (or the client, for it) refused this very row: it counts towards
+    /// parking it. Otherwise NATS or JetStream is failing as a whole.
+    refused: bool,
+    /// No stream answered for the subject.
+    no_stream: bool,
+    /// The message reached NATS (and its acknowledgement failed).
+    sent: bool,
+}
+
+impl Failure {
+    /// The message was not sent: over the server's payload limit (NATS would close the
+    /// connection on it, so the client refuses it), or NATS is failing.
+    fn of_send(error: &async_nats::jetstream::context::PublishError) -> Self {
+        use async_nats::jetstream::context::PublishErrorKind as Kind;
+        Self {
+            message: error.to_string(),
+            refused: error.kind() == Kind::MaxPayloadExceeded,
+            no_stream: false,
+            sent: false,
+        }
+    }
+
+    /// What JetStream's acknowledgement (or its absence) says.
+    fn of_ack(error: &async_nats::jetstream::context::PublishError) -> Self {
+        use async_nats::jetstream::context::PublishErrorKind as Kind;
+        use std::error::Error as _;
+        // JetStream's own refusal of this message, as opposed to a failing stream.
+        let refused_message = || {
+            error
+                .source()
+                .and_then(|source| source.downcast_ref::<async_nats::jetstream::Error>())
+                .is_some_and(|error| error.error_code().0 == MESSAGE_EXCEEDS_MAXIMUM)
+        };
+        Self {
+            message: error.to_string(),
+            refused: match error.kind() {
+                Kind::WrongLastMessageId | Kind::WrongLastSequence => true,
+                Kind::Other => refused_message(),
+                _ => false,
+            },
+            no_stream: error.kind() == Kind::StreamNotFound,
+            sent: true,
+        }
+    }
+}
+
+/// JetStream's error code for a message over the stream's (or server's) size limit:
+/// a refusal of this one message, not of the stream as a whole.
+const MESSAGE_EXCEEDS_MAXIMUM: u64 = 10054;
+
+/// A subject outside the stream is refused before anything is sent: it could never be
+/// stored (and the server's user may not even publish it, so its acknowledgement would
+/// only time out).
+fn refusal_before_sending(subject: &str) -> Option<Failure> {
+    if proto::events::SUBJECTS.contains(&subject) {
+        return None;
+    }
+    Some(Failure {
+        message: format!(
+            "the {} stream does not take the subject {subject:?}",
+            proto::events::STREAM,
+        ),
+        refused: true,
+        no_stream: false,
+        sent: false,
+    })
+}
+
+/// How long a row that failed `attempts` times waits before its next try: 250 ms,
+/// doubling, at most 30 s.
+fn retry_delay(attempts: i32) -> Duration {
+    let doublings = attempts.clamp(1, 8) as u32 - 1;
+    (Duration::from_millis(250) * 2u32.pow(doublings)).min(Duration::from_secs(30))
+}
 
 /// The relay's connections.
 #[derive(Clone)]
@@ -114,9 +209,9 @@ impl Relay {
             return Err(RoundError::Disconnected);
         }
         let mut tx = self.pool.begin().await?;
-        let rows: Vec<(Uuid, String, sqlx::types::Json<serde_json::Value>)> = sqlx::query_as(
-            "SELECT id, subject, payload FROM outbox
-             WHERE published_at IS NULL AND available_at <= now()
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, subject, payload, attempts FROM outbox
+             WHERE published_at IS NULL AND parked_at IS NULL AND available_at <= now()
              ORDER BY created_at, id
              LIMIT $1
              FOR UPDATE SKIP LOCKED",
@@ -128,53 +223,138 @@ impl Relay {
             return Ok(0);
         }
 
-        // Send the whole batch, then wait for the acknowledgements.
+        // Send the whole batch, then wait for the acknowledgements. A row that cannot
+        // be sent does not stop the rows behind it, unless the connection itself broke.
+        let mut failures: Vec<(&Row, Failure)> = Vec::new();
         let mut pending = Vec::with_capacity(rows.len());
-        let mut first_error = None;
-        for (id, subject, payload) in &rows {
-            let body = serde_json::to_vec(&payload.0).unwrap_or_default();
+        for row in &rows {
+            if let Some(refusal) = refusal_before_sending(&row.subject) {
+                failures.push((row, refusal));
+                continue;
+            }
+            let body = serde_json::to_vec(&row.payload.0).unwrap_or_default();
             let publish = async_nats::jetstream::message::PublishMessage::build()
                 .payload(body.into())
-                .message_id(id.to_string());
-            match self.jetstream.send_publish(subject.clone(), publish).await {
-                Ok(ack) => pending.push((*id, ack)),
+                .message_id(row.id.to_string());
+            match self
+                .jetstream
+                .send_publish(row.subject.clone(), publish)
+                .await
+            {
+                Ok(ack) => pending.push((row, ack)),
                 Err(error) => {
-                    first_error.get_or_insert_with(|| error.to_string());
-                    break;
+                    let failure = Failure::of_send(&error);
+                    let transport = !failure.refused;
+                    failures.push((row, failure));
+                    if transport {
+                        // The rows behind this one would fail the same way.
+                        break;
+                    }
                 }
             }
         }
         let mut published = Vec::with_capacity(pending.len());
-        let mut failed = Vec::new();
-        for (id, ack) in pending {
+        for (row, ack) in pending {
             match ack.await {
-                Ok(_) => published.push(id),
-                Err(error) => {
-                    first_error.get_or_insert_with(|| error.to_string());
-                    failed.push(id);
-                }
+                Ok(_) => published.push(row.id),
+                Err(error) => failures.push((row, Failure::of_ack(&error))),
             }
         }
-        if !published.is_empty() {
-            sqlx::query("UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1)")
-                .bind(&published)
-                .execute(&mut *tx)
-                .await?;
+        // A message that reached NATS and failed while others went through failed for
+        // reasons of its own. So did one no stream took while the stream is there;
+        // when the stream itself is gone, it is recreated and nothing is counted.
+        let stream_there = failures.iter().any(|(_, f)| f.no_stream)
+            && self
+                .jetstream
+                .get_stream(proto::events::STREAM)
+                .await
+                .is_ok();
+        for (_, failure) in &mut failures {
+            if failure.sent && (!published.is_empty() || (failure.no_stream && stream_there)) {
+                failure.refused = true;
+            }
         }
-        if let Some(error) = &first_error {
+
+        if !published.is_empty() {
             sqlx::query(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1)",
+                "UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL
+                 WHERE id = ANY($1)",
             )
-            .bind(&failed)
-            .bind(error)
+            .bind(&published)
             .execute(&mut *tx)
             .await?;
         }
+        let mut transport_error = None;
+        for (row, failure) in &failures {
+            if !failure.refused {
+                // NATS or JetStream is failing: the row is not at fault and is not
+                // counted; the whole relay backs off instead.
+                sqlx::query("UPDATE outbox SET last_error = $2 WHERE id = $1")
+                    .bind(row.id)
+                    .bind(&failure.message)
+                    .execute(&mut *tx)
+                    .await?;
+                transport_error.get_or_insert_with(|| failure.message.clone());
+                continue;
+            }
+            let attempts = row.attempts.saturating_add(1);
+            let park = attempts >= MAX_ATTEMPTS;
+            sqlx::query(
+                "UPDATE outbox SET attempts = $2, last_error = $3,
+                        parked_at = CASE WHEN $4 THEN now() END,
+                        available_at = now() + $5 * interval '1 millisecond'
+                 WHERE id = $1",
+            )
+            .bind(row.id)
+            .bind(attempts)
+            .bind(&failure.message)
+            .bind(park)
+            .bind(retry_delay(attempts).as_millis() as f64)
+            .execute(&mut *tx)
+            .await?;
+            if park {
+                tracing::error!(
+                    outbox_id = %row.id,
+                    subject = %row.subject,
+                    attempts,
+                    error = %failure.message,
+                    "outbox row parked: it cannot be published; the rows behind it go on"
+                );
+            } else {
+                tracing::warn!(
+                    outbox_id = %row.id,
+                    subject = %row.subject,
+                    attempts,
+                    error = %failure.message,
+                    "outbox row not published; it will be tried again"
+                );
+            }
+        }
         tx.commit().await?;
         tracing::debug!(published = published.len(), "outbox rows published");
-        match first_error {
-            Some(error) => Err(RoundError::Publish(error)),
-            None => Ok(published.len()),
+        match transport_error {
+            Some(error) if published.is_empty() => Err(RoundError::Publish(error)),
+            _ => Ok(published.len()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_for_a_subject_outside_the_stream_is_refused_before_sending() {
+        assert!(refusal_before_sending(proto::events::RSVP_CONFIRMED).is_none());
+        let foreign = refusal_before_sending("nowhere").expect("refused");
+        assert!(foreign.refused && foreign.message.contains("does not take"));
+    }
+
+    #[test]
+    fn a_failing_row_waits_longer_after_each_try_up_to_thirty_seconds() {
+        assert_eq!(retry_delay(1), Duration::from_millis(250));
+        assert_eq!(retry_delay(2), Duration::from_millis(500));
+        assert_eq!(retry_delay(4), Duration::from_secs(2));
+        assert_eq!(retry_delay(i32::MAX), Duration::from_secs(30));
     }
 }

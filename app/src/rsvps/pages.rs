@@ -414,6 +414,12 @@ fn form_error(submit: ServerAction<SubmitRsvp>) -> Option<String> {
 fn LinkProblem(error: AppError) -> impl IntoView {
     let headline = link_problem(&error)
         .unwrap_or("Something went wrong on our side — please try again in a moment");
+    // Our outage, not the link's: nothing for the guest to ask the host.
+    let advice = if matches!(error.code(), "unavailable" | "busy" | "timed_out") {
+        "Your link is fine and nothing was lost. Reload this page in a few seconds."
+    } else {
+        "Your host sent you a personal link. If it still does not work, ask them to send it again."
+    };
     view! {
         <Title text="Invitation link problem · GuestGuard"/>
         <section
@@ -422,9 +428,7 @@ fn LinkProblem(error: AppError) -> impl IntoView {
         >
             <p class="text-4xl" aria-hidden="true">"✉"</p>
             <h1 class="mt-2 text-2xl font-semibold">{headline}</h1>
-            <p class="mt-2 text-muted">
-                "Your host sent you a personal link. If it still does not work, ask them to send it again."
-            </p>
+            <p class="mt-2 text-muted">{advice}</p>
         </section>
     }
 }
@@ -440,6 +444,9 @@ fn link_problem(error: &AppError) -> Option<&'static str> {
         "link_revoked" => "This link was replaced or withdrawn — ask your host for a new one",
         "link_expired" => "This link has expired — ask your host for a new one",
         "rate_limited" => "Too many attempts — wait a minute and try again",
+        "unavailable" | "busy" | "timed_out" => {
+            "GuestGuard is briefly unavailable — please try again in a few seconds"
+        }
         _ => return None,
     })
 }

@@ -347,9 +347,20 @@ async fn simultaneous_answers_through_one_link_make_exactly_one_rsvp() {
     }
     statuses.sort_unstable();
 
-    let mut expected = vec![200; 11];
-    expected.push(201);
-    assert_eq!(statuses, expected, "exactly one first answer");
+    // Twelve answers through one link in the same instant look like automation: the
+    // fraud check may refuse some of the later ones (403, nothing recorded). Every
+    // other one is the first answer (201) or a change of it (200), never an error.
+    assert_eq!(
+        statuses.iter().filter(|&&status| status == 201).count(),
+        1,
+        "exactly one first answer: {statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|status| [200, 201, 403].contains(status)),
+        "{statuses:?}"
+    );
     assert_eq!(app.count("SELECT count(*) FROM rsvps").await, 1);
 }
 

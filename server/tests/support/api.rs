@@ -446,6 +446,16 @@ impl TestApi {
         self.post(&format!("/api/v1/rsvp/{token}")).json(body)
     }
 
+    // ----- operators -------------------------------------------------------------------
+
+    /// `GET /healthz/detail` with the operators' token: the whole report.
+    pub async fn health_detail(&self) -> Value {
+        self.get("/healthz/detail")
+            .bearer(app::settings::DEVELOPMENT_OPS_TOKEN)
+            .await
+            .json()
+    }
+
     // ----- the database ---------------------------------------------------------------
 
     /// A number from the test's database.

@@ -228,6 +228,10 @@ async fn spawn_web(
             "edge-test-fingerprint-key-0123456789abcdef",
         )
         .env("GUESTGUARD_OPS_TOKEN", "edge-test-operators-token-0123")
+        .env(
+            "GUESTGUARD_WEBHOOK_KEY",
+            "edge-test-webhook-key-0123456789abcdefghijk",
+        )
         .env("GUESTGUARD_TRUSTED_PROXIES", "127.0.0.1/32")
         .env("LEPTOS_SITE_ADDR", address.to_string())
         .env("LEPTOS_SITE_ROOT", "target/site")

@@ -228,6 +228,16 @@ impl Postgres {
         wait_for_port(self.port, "PostgreSQL").await;
     }
 
+    /// Stops the server at once, as a crash would (immediate shutdown: no checkpoint,
+    /// every connection cut); it recovers from its log on the next start.
+    pub async fn stop_immediately(&self) {
+        self.run(
+            "pg_ctl",
+            &["-D", &self.data_dir(), "-m", "immediate", "-w", "stop"],
+        )
+        .await;
+    }
+
     /// Stops the server (fast shutdown: open connections are cut).
     pub async fn stop_server(&self) {
         self.run(

@@ -220,6 +220,7 @@ fn EventSections(
                 })}
             </Transition>
         </section>
+        <crate::notifications::pages::InvitationsPanel event_id refresh/>
         <div class="mt-6 grid gap-6 lg:grid-cols-2">
             <forms::AddGuestForm default_plus_ones/>
             <import::CsvImport/>
