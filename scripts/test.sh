@@ -49,7 +49,7 @@ cargo build --locked --release -p fraud
 cargo build --locked --release -p server --bin notify
 bundle_report "$GG_ROOT/target/site/pkg"
 
-step "end-to-end tests in Chromium"
+step "end-to-end tests in Chromium (screenshots in target/e2e-artifacts/)"
 stack_start_services e2e
 stack_spawn_fraud "$CARGO_TARGET_DIR/release/fraud" "$run_dir/fraud.log" "$nats_port" "$fraud_port"
 stack_spawn_web "$CARGO_TARGET_DIR/release/server" "$GG_ROOT/target/site" "$run_dir/server.log" \
@@ -58,7 +58,14 @@ smtp_port="$(free_port)" mail_port="$(free_port)"
 stack_start_mail "$run_dir/mail" "$smtp_port" "$mail_port"
 stack_spawn_notify "$CARGO_TARGET_DIR/release/notify" "$run_dir/notify.log" "$pg_port" "$nats_port" \
     "$smtp_port" "http://127.0.0.1:$web_port"
+# The monitor's test starts (and restarts) a second replica of its own on the same
+# services: end2end/replica.mjs reads where they are from GG_E2E_*.
+hashed=false
+[ -f "$CARGO_TARGET_DIR/release/hash.txt" ] && hashed=true
 if ! GUESTGUARD_URL="http://127.0.0.1:$web_port" GUESTGUARD_MAIL_URL="http://127.0.0.1:$mail_port" \
+    GG_E2E_SERVER_BIN="$CARGO_TARGET_DIR/release/server" GG_E2E_SITE_ROOT="$GG_ROOT/target/site" \
+    GG_E2E_HASH_FILES="$hashed" GG_E2E_DATABASE_URL="postgres://guestguard@127.0.0.1:$pg_port/guestguard" \
+    GG_E2E_NATS_URL="nats://127.0.0.1:$nats_port" GG_E2E_FRAUD_URL="http://127.0.0.1:$fraud_port" \
     node --test --test-concurrency=1 end2end/tests/; then
     log "server log (last 40 lines):"
     tail -n 40 "$run_dir/server.log" >&2

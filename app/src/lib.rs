@@ -17,6 +17,8 @@ pub mod fraud;
 pub mod guests;
 pub mod hosts;
 pub mod invitations;
+pub mod landing;
+pub mod monitor;
 pub mod notifications;
 pub mod review;
 pub mod rsvps;
@@ -71,7 +73,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
-            <body class="min-h-screen bg-slate-50 text-slate-900">
+            <body class="min-h-screen bg-canvas font-sans text-ink antialiased">
                 <App/>
             </body>
         </html>
@@ -89,7 +91,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     // `Async`: the server sends each page whole once its data is loaded, so it
                     // reads right without JavaScript and carries the right status code.
-                    <Route path=path!("/") ssr=SsrMode::Async view=stack_check::StackCheckPage/>
+                    <Route path=path!("/") ssr=SsrMode::Async view=landing::LandingPage/>
+                    <Route path=path!("/stack") ssr=SsrMode::Async view=stack_check::StackCheckPage/>
                     <Route path=path!("/signup") ssr=SsrMode::Async view=hosts::pages::SignupPage/>
                     <Route path=path!("/login") ssr=SsrMode::Async view=hosts::pages::LoginPage/>
                     <Route path=path!("/settings/api-keys") ssr=SsrMode::Async view=hosts::pages::ApiKeysPage/>
@@ -99,6 +102,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/events/new") ssr=SsrMode::Async view=events::pages::NewEventPage/>
                     <Route path=path!("/events/:id/edit") ssr=SsrMode::Async view=events::pages::EditEventPage/>
                     <Route path=path!("/events/:id") ssr=SsrMode::Async view=guests::pages::EventPage/>
+                    <Route path=path!("/events/:id/monitor") ssr=SsrMode::Async view=monitor::pages::MonitorPage/>
                     <Route path=path!("/i/:token") ssr=SsrMode::Async view=rsvps::pages::InvitationPage/>
                     <Route path=path!("/unsubscribe/:id") ssr=SsrMode::Async view=notifications::pages::UnsubscribePage/>
                     <Route path=path!("/docs/api") ssr=SsrMode::Async view=api_docs::ApiDocsPage/>
@@ -113,14 +117,30 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Layout(children: Children) -> impl IntoView {
     components::session::provide_session();
+    // The landing page draws its own full-width bands; every other page sits in a column.
+    let location = leptos_router::hooks::use_location();
+    let frame = move || {
+        if location.pathname.get() == "/" {
+            "w-full"
+        } else {
+            "mx-auto w-full max-w-6xl px-4 py-8 sm:px-6"
+        }
+    };
     let hydrated = RwSignal::new(false);
     // Effects run only in the browser: `data-hydrated` turns "true" once the page is live
     // (browser tests wait for it before clicking).
     Effect::new(move |_| hydrated.set(true));
     view! {
+        <a
+            href="#main"
+            class="sr-only focus:not-sr-only focus:absolute focus:left-4 focus:top-4 focus:z-50 focus:rounded-md focus:bg-brand focus:px-3 focus:py-2 focus:text-on-brand"
+        >
+            "Skip to content"
+        </a>
         <components::session::SiteHeader/>
         <main
-            class="mx-auto max-w-5xl px-6 py-8"
+            id="main"
+            class=frame
             data-testid="page"
             data-hydrated=move || hydrated.get().to_string()
         >
@@ -142,6 +162,6 @@ fn NotFound() -> impl IntoView {
         <Title text="Page not found · GuestGuard"/>
         <h1 class="text-2xl font-semibold">"Page not found"</h1>
         <p class="mt-2">"There is nothing at this address. Check the link you followed."</p>
-        <a class="mt-4 inline-block text-indigo-700 underline" href="/">"Go to the start page"</a>
+        <a class="mt-4 inline-block text-brand-fg underline" href="/">"Go to the start page"</a>
     }
 }

@@ -37,4 +37,6 @@ pub struct AppState {
     /// Rung after a commit that queued due events, so the outbox relay publishes them
     /// at once instead of at its next poll.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// This server's fan-out of activity notices to its hosts' live monitor sockets.
+    pub activity: crate::monitor::hub::Hub,
 }

@@ -15,7 +15,7 @@ after(async () => {
 
 test('the start page hydrates and its counter reacts to clicks', async () => {
   const { context, page, problems } = await openPage(browser);
-  await page.goto('/');
+  await page.goto('/stack');
   const section = page.getByTestId('stack-check');
   await section.waitFor();
   await page.waitForSelector('[data-testid="stack-check"][data-hydrated="true"]', { timeout: 30_000 });
@@ -33,7 +33,7 @@ test('the start page hydrates and its counter reacts to clicks', async () => {
 
 test('the database check round-trips through a server function to PostgreSQL', async () => {
   const { context, page, problems } = await openPage(browser);
-  await page.goto('/');
+  await page.goto('/stack');
   await page.waitForSelector('[data-testid="stack-check"][data-hydrated="true"]', { timeout: 30_000 });
   const result = page.getByTestId('database-result');
   assert.equal((await result.textContent()).trim(), 'Not checked yet.');

@@ -12,6 +12,12 @@
 //!
 //! The notification worker also reads [`FRAUD_SCORED`], through its own consumer.
 //!
+//! Outside the stream, web servers tell each other (core NATS, at most once) that an
+//! event's activity changed: [`ActivityNotice`] on [`activity_subject`]`(event_id)`,
+//! which every web server subscribes to ([`ACTIVITY_WILDCARD`]) to push the change to
+//! the hosts' live monitors it serves. A lost notice costs nothing but latency: a
+//! monitor that reconnects asks for what it missed.
+//!
 //! Every message carries a `Nats-Msg-Id` header, so a message published twice (a
 //! relay that crashed between publishing and recording it) is stored once within the
 //! stream's duplicate window. Consumers still tolerate redelivery: handling the same
@@ -21,6 +27,24 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use uuid::Uuid;
+
+/// Every web server's subscription to activity notices (`activity.<event id>`).
+pub const ACTIVITY_WILDCARD: &str = "activity.*";
+
+/// The core NATS subject of one event's activity notices.
+pub fn activity_subject(event_id: Uuid) -> String {
+    format!("activity.{event_id}")
+}
+
+/// Something changed in an event's activity feed: an access attempt was recorded or
+/// scored. It names the attempt only; each web server reads the rest from the database
+/// for its own hosts' sockets (so nothing a host may not see travels on the bus).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityNotice {
+    pub event_id: Uuid,
+    /// The access attempt that was recorded or scored.
+    pub access_log_id: Uuid,
+}
 
 /// Name of the stream.
 pub const STREAM: &str = "GUESTGUARD";

@@ -20,6 +20,7 @@ pub fn v1() -> Router<AppState> {
         .merge(app::rsvps::rest::routes())
         .merge(app::review::rest::routes())
         .merge(app::notifications::rest::routes())
+        .merge(app::monitor::rest::routes())
         .route("/openapi.json", axum::routing::get(openapi))
         .method_not_allowed_fallback(app::rest::method_not_allowed)
         .fallback(not_found)

@@ -21,6 +21,7 @@ use app::{
 };
 use axum::{
     extract::{Request, State},
+    http::StatusCode,
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{any, get},
@@ -35,7 +36,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 use tower_http::{
-    compression::CompressionLayer,
+    compression::{
+        predicate::{DefaultPredicate, Predicate as _},
+        CompressionLayer,
+    },
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
@@ -84,8 +88,8 @@ impl Application {
         self.address().port()
     }
 
-    /// Serves, relays the outbox, consumes fraud scores, purges expired rate-limit
-    /// counters and runs the retention job until the stop token is cancelled; then drains in-flight requests and
+    /// Serves, relays the outbox, consumes fraud scores, pushes activity to the live
+    /// monitors, purges expired rate-limit counters and runs the retention job until the stop token is cancelled; then drains in-flight requests and
     /// stops the background tasks.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let state = self.state;
@@ -106,15 +110,22 @@ impl Application {
         let scores = app::fraud::scores::run(
             state.pool.clone(),
             state.jetstream.clone(),
+            state.nats.clone(),
             self.stop.clone(),
         );
+        let activity =
+            state
+                .activity
+                .clone()
+                .run(state.nats.clone(), state.pool.clone(), self.stop.clone());
         let serve = serve::serve(
             self.listener,
             self.router,
             state.settings.http,
             self.stop.clone(),
         );
-        let (served, (), (), (), ()) = tokio::join!(serve, relay, scores, purge, retention);
+        let (served, (), (), (), (), ()) =
+            tokio::join!(serve, relay, scores, purge, retention, activity);
         served
     }
 }
@@ -158,6 +169,7 @@ pub async fn connect(
         fraud_health: tonic_health::pb::health_client::HealthClient::new(channel),
         settings: Arc::new(settings),
         outbox_wake: Default::default(),
+        activity: app::monitor::hub::Hub::new(),
     })
 }
 
@@ -212,6 +224,10 @@ pub fn router(state: AppState) -> Router {
             "/unsubscribe/{id}",
             axum::routing::post(app::notifications::unsubscribe::post),
         )
+        .route(
+            "/i/{token}/calendar.ics",
+            get(app::rsvps::calendar::download),
+        )
         .leptos_routes(&state, routes, {
             let leptos_options = leptos_options.clone();
             move || shell(leptos_options.clone())
@@ -221,7 +237,7 @@ pub fn router(state: AppState) -> Router {
             header_policy,
             edge::headers::secure,
         ))
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(not_an_upgrade)))
         .layer(middleware::from_fn_with_state(deadline, request_deadline))
         .layer(middleware::from_fn_with_state(
             proxies,
@@ -248,4 +264,14 @@ async fn request_deadline(
             AppError::TimedOut.into_response()
         }
     }
+}
+
+/// Compression predicate: a WebSocket handshake (101) has no body to compress.
+fn not_an_upgrade(
+    status: StatusCode,
+    _: axum::http::Version,
+    _: &axum::http::HeaderMap,
+    _: &axum::http::Extensions,
+) -> bool {
+    status != StatusCode::SWITCHING_PROTOCOLS
 }

@@ -1,14 +1,36 @@
-//! The server-rendered start page, its server function, JSON 404s under `/api`,
-//! request ids and graceful shutdown, against real services.
+//! The server-rendered landing page and stack check, its server function, JSON 404s
+//! under `/api`, request ids and graceful shutdown, against real services.
 
 mod support;
 
 use support::TestApp;
 
 #[tokio::test]
-async fn the_start_page_is_rendered_on_the_server_with_the_hydration_bundle() {
+async fn the_landing_page_invites_hosts_to_sign_up() {
     let app = TestApp::spawn().await;
     let response = app.http.get(app.url("/")).send().await.expect("GET /");
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.expect("body");
+    assert!(html.contains(r#"data-testid="landing-hero""#), "{html}");
+    assert!(
+        html.contains(r#"href="/signup""#),
+        "a call to sign up: {html}"
+    );
+    assert!(
+        !html.contains("System check"),
+        "the stack check is out of sight"
+    );
+}
+
+#[tokio::test]
+async fn the_stack_check_is_rendered_on_the_server_with_the_hydration_bundle() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .http
+        .get(app.url("/stack"))
+        .send()
+        .await
+        .expect("GET /stack");
     assert_eq!(response.status(), 200);
     assert!(response
         .headers()

@@ -58,7 +58,7 @@ pub fn AccessLogPanel(event_id: Uuid, refresh: RwSignal<u32>) -> impl IntoView {
 fn access_table(lines: Vec<AccessLogLine>) -> impl IntoView {
     if lines.is_empty() {
         return view! {
-            <p class="mt-3 text-sm text-slate-500" data-testid="access-log-empty">
+            <p class="mt-3 text-sm text-muted" data-testid="access-log-empty">
                 "Nobody has opened an invitation link yet."
             </p>
         }
@@ -66,9 +66,9 @@ fn access_table(lines: Vec<AccessLogLine>) -> impl IntoView {
     }
     let rows = lines.into_iter().map(access_row).collect_view();
     view! {
-        <div class="mt-3 overflow-x-auto">
+        <div class="relative mt-3 overflow-x-auto" tabindex="0" role="region" aria-label="Access log">
             <table class="min-w-full text-left text-sm">
-                <thead class="text-slate-500">
+                <thead class="text-muted">
                     <tr>
                         <th class="py-2 pr-3 font-medium">"When"</th>
                         <th class="px-3 py-2 font-medium">"Guest"</th>
@@ -78,7 +78,7 @@ fn access_table(lines: Vec<AccessLogLine>) -> impl IntoView {
                         <th class="py-2 pl-3 font-medium">"Address"</th>
                     </tr>
                 </thead>
-                <tbody class="divide-y divide-slate-100">{rows}</tbody>
+                <tbody class="divide-y divide-line">{rows}</tbody>
             </table>
         </div>
     }
@@ -113,10 +113,10 @@ fn access_row(line: AccessLogLine) -> impl IntoView {
             <td class="px-3 py-2 align-top">
                 <Badge tone attr:data-testid="access-verdict">{verdict}</Badge>
             </td>
-            <td class="px-3 py-2 align-top text-slate-600" data-testid="access-reasons">
+            <td class="px-3 py-2 align-top text-muted" data-testid="access-reasons">
                 {reasons}
             </td>
-            <td class="py-2 pl-3 align-top text-slate-600">
+            <td class="py-2 pl-3 align-top text-muted">
                 {access.ip.unwrap_or_else(|| "—".to_owned())}
             </td>
         </tr>

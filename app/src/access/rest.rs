@@ -131,6 +131,7 @@ pub async fn open_link(
         state.settings.signals_grace,
     )
     .await?;
+    crate::monitor::notice::announce(&state.nats, invitation.event_id, access_log_id);
     let (guest, event) = store::guest_and_event(&state.pool, &invitation).await?;
     let rsvp = rsvps::store::current(&state.pool, invitation.guest_id).await?;
     Ok(AccessView {

@@ -39,17 +39,17 @@ pub fn ApiDocsPage() -> impl IntoView {
     view! {
         <Title text="REST API · GuestGuard"/>
         <h1 class="text-2xl font-semibold">"REST API"</h1>
-        <p class="mt-2 text-slate-600">
+        <p class="mt-2 text-muted">
             "JSON in and out under " <code>"/api/v1"</code> ". Host endpoints take an API key ("
             <code>"Authorization: Bearer ggk_…"</code>
             ", create one on the API keys page) or the dashboard's session. Errors are "
             <code>"{\"error\": {\"code\", \"message\", \"field\"?}}"</code> " with a stable code. "
             "The machine-readable document is "
-            <a class="text-indigo-700 underline" href="/api/v1/openapi.json" rel="external">
+            <a class="text-brand-fg underline" href="/api/v1/openapi.json" rel="external">
                 "/api/v1/openapi.json"
             </a> "."
         </p>
-        <Suspense fallback=|| view! { <p class="mt-6 text-slate-500">"Loading the reference…"</p> }>
+        <Suspense fallback=|| view! { <p class="mt-6 text-muted">"Loading the reference…"</p> }>
             {move || Suspend::new(async move {
                 match operations.await {
                     Ok(list) => {
@@ -62,7 +62,7 @@ pub fn ApiDocsPage() -> impl IntoView {
                     }
                     Err(error) => {
                         view! {
-                            <p class="mt-6 rounded border border-red-200 bg-red-50 p-3 text-red-800">
+                            <p class="mt-6 rounded border border-danger-line bg-danger-bg p-3 text-danger-fg">
                                 {error.to_string()}
                             </p>
                         }
@@ -76,28 +76,28 @@ pub fn ApiDocsPage() -> impl IntoView {
 
 fn operation_view(op: Operation) -> impl IntoView {
     let method_class = match op.method.as_str() {
-        "GET" => "bg-sky-100 text-sky-800",
-        "POST" => "bg-emerald-100 text-emerald-800",
-        "PATCH" => "bg-amber-100 text-amber-800",
-        "DELETE" => "bg-red-100 text-red-800",
-        _ => "bg-slate-100 text-slate-800",
+        "GET" => "bg-info-bg text-info-fg",
+        "POST" => "bg-ok-bg text-ok-fg",
+        "PATCH" => "bg-warn-bg text-warn-fg",
+        "DELETE" => "bg-danger-bg text-danger-fg",
+        _ => "bg-surface-2 text-ink",
     };
     view! {
-        <section class="rounded-lg border border-slate-200 bg-white p-4" data-testid="api-operation">
+        <section class="rounded-lg border border-line bg-surface p-4" data-testid="api-operation">
             <h2 class="flex flex-wrap items-center gap-2 font-mono text-sm">
                 <span class=format!("rounded px-2 py-0.5 font-semibold {method_class}")>{op.method}</span>
                 <span>{op.path}</span>
-                <span class="ml-auto rounded bg-slate-100 px-2 py-0.5 font-sans text-xs text-slate-600">
+                <span class="ml-auto rounded bg-surface-2 px-2 py-0.5 font-sans text-xs text-muted">
                     {op.tag}
                 </span>
             </h2>
             <p class="mt-2 font-medium">{op.summary}</p>
-            <p class="mt-1 text-sm text-slate-600">{op.description}</p>
-            <p class="mt-1 text-xs text-slate-500">"Credentials: " {op.auth}</p>
+            <p class="mt-1 text-sm text-muted">{op.description}</p>
+            <p class="mt-1 text-xs text-muted">"Credentials: " {op.auth}</p>
             {op.request.map(|request| view! {
                 <details class="mt-2">
                     <summary class="cursor-pointer text-sm">"Request body"</summary>
-                    <pre class="mt-1 overflow-x-auto rounded bg-slate-50 p-2 text-xs">{request}</pre>
+                    <pre class="mt-1 overflow-x-auto rounded bg-surface-2 p-2 text-xs">{request}</pre>
                 </details>
             })}
             <ul class="mt-2 text-sm">

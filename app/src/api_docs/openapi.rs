@@ -94,6 +94,8 @@ impl Modify for Security {
         crate::access::rest::open,
         crate::access::rest::signals,
         crate::access::rest::access_log,
+        crate::monitor::rest::activity,
+        crate::monitor::rest::live,
         crate::rsvps::rest::submit,
         crate::review::rest::held,
         crate::review::rest::devices,
@@ -119,7 +121,13 @@ impl Modify for Security {
         crate::notifications::webhooks::rest::test,
         crate::notifications::webhooks::rest::deliveries,
     ),
-    components(schemas(ErrorBody, ErrorDetail, crate::notifications::webhooks::WebhookPayload)),
+    components(schemas(
+        ErrorBody,
+        ErrorDetail,
+        crate::notifications::webhooks::WebhookPayload,
+        crate::monitor::ActivityItem,
+        crate::monitor::ActivityCounts,
+    )),
     modifiers(&Security),
     tags(
         (name = "auth", description = "Host accounts and sessions"),
@@ -283,6 +291,8 @@ mod tests {
             ),
             ("/api/v1/events/{id}/guests/{guest_id}/audit", &["get"]),
             ("/api/v1/events/{id}/guests/{guest_id}/export", &["get"]),
+            ("/api/v1/events/{id}/activity", &["get"]),
+            ("/api/v1/events/{id}/activity/live", &["get"]),
         ] {
             for method in methods {
                 assert!(

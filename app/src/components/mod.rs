@@ -14,16 +14,16 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
-/// Classes of a primary button (indigo, filled).
-pub const BUTTON_PRIMARY: &str = "inline-flex items-center justify-center rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500 focus:ring-offset-2 disabled:cursor-not-allowed disabled:opacity-60";
-/// Classes of a secondary button (white, outlined).
-pub const BUTTON_SECONDARY: &str = "inline-flex items-center justify-center rounded-md border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-700 shadow-sm hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-indigo-500 focus:ring-offset-2 disabled:cursor-not-allowed disabled:opacity-60";
-/// Classes of a destructive button (red, filled).
-pub const BUTTON_DANGER: &str = "inline-flex items-center justify-center rounded-md bg-red-600 px-4 py-2 text-sm font-medium text-white shadow-sm hover:bg-red-500 focus:outline-none focus:ring-2 focus:ring-red-500 focus:ring-offset-2 disabled:cursor-not-allowed disabled:opacity-60";
+/// Classes of a primary button (brand green, filled).
+pub const BUTTON_PRIMARY: &str = "inline-flex items-center justify-center rounded-md bg-brand px-4 py-2 text-sm font-medium text-on-brand shadow-sm hover:bg-brand-strong focus:outline-none focus:ring-2 focus:ring-brand focus:ring-offset-2 focus:ring-offset-canvas disabled:cursor-not-allowed disabled:opacity-60";
+/// Classes of a secondary button (surface, outlined).
+pub const BUTTON_SECONDARY: &str = "inline-flex items-center justify-center rounded-md border border-line-strong bg-surface px-4 py-2 text-sm font-medium text-ink shadow-sm hover:bg-surface-2 focus:outline-none focus:ring-2 focus:ring-brand focus:ring-offset-2 focus:ring-offset-canvas disabled:cursor-not-allowed disabled:opacity-60";
+/// Classes of a destructive button (danger tint, outlined).
+pub const BUTTON_DANGER: &str = "inline-flex items-center justify-center rounded-md border border-danger-line bg-danger-bg px-4 py-2 text-sm font-medium text-danger-fg shadow-sm hover:opacity-90 focus:outline-none focus:ring-2 focus:ring-danger focus:ring-offset-2 focus:ring-offset-canvas disabled:cursor-not-allowed disabled:opacity-60";
 /// Classes of an inline text link.
-pub const LINK: &str = "font-medium text-indigo-700 underline hover:text-indigo-500";
-/// Classes of a white card around a section of a page.
-pub const CARD: &str = "rounded-lg border border-slate-200 bg-white p-4 shadow-sm sm:p-6";
+pub const LINK: &str = "font-medium text-brand-fg underline hover:text-brand-strong";
+/// Classes of a card (the surface colour) around a section of a page.
+pub const CARD: &str = "rounded-lg border border-line bg-surface p-4 shadow-sm sm:p-6";
 
 /// The error a server action ended with, if its last run failed.
 pub fn action_error<S>(action: ServerAction<S>) -> Signal<Option<AppError>>
@@ -101,7 +101,7 @@ pub fn PageHeader(
                 <h1 class="text-2xl font-semibold tracking-tight" data-testid="page-title">
                     {title}
                 </h1>
-                {subtitle.map(|line| view! { <p class="mt-1 text-sm text-slate-600">{line}</p> })}
+                {subtitle.map(|line| view! { <p class="mt-1 text-sm text-muted">{line}</p> })}
             </div>
             {children.map(|children| view! { <div class="flex gap-2">{children()}</div> })}
         </div>
@@ -159,7 +159,7 @@ pub fn TextField(
     let described_by = error_id.clone();
     view! {
         <div class="space-y-1">
-            <label for=id.clone() class="block text-sm font-medium text-slate-700">
+            <label for=id.clone() class="block text-sm font-medium text-ink">
                 {label}
             </label>
             <input
@@ -179,12 +179,12 @@ pub fn TextField(
                 aria-describedby=move || error.with(Option::is_some).then(|| described_by.clone())
                 class=move || {
                     let tone = if error.with(Option::is_some) {
-                        "border-red-400 focus:border-red-500 focus:ring-red-500"
+                        "border-danger-line focus:border-danger focus:ring-danger"
                     } else {
-                        "border-slate-300 focus:border-indigo-500 focus:ring-indigo-500"
+                        "border-line-strong focus:border-brand focus:ring-brand"
                     };
                     format!(
-                        "block w-full rounded-md border bg-white px-3 py-2 text-sm shadow-sm focus:outline-none focus:ring-1 {tone}",
+                        "block w-full rounded-md border bg-surface px-3 py-2 text-sm shadow-sm focus:outline-none focus:ring-1 {tone}",
                     )
                 }
                 on:input=move |ev| {
@@ -193,7 +193,7 @@ pub fn TextField(
                     }
                 }
             />
-            {hint.map(|hint| view! { <p class="text-xs text-slate-500">{hint}</p> })}
+            {hint.map(|hint| view! { <p class="text-xs text-muted">{hint}</p> })}
             <FieldMessage id=error_id error/>
         </div>
     }
@@ -228,7 +228,7 @@ pub fn TextAreaField(
     let error_id = format!("{id}-error");
     view! {
         <div class="space-y-1">
-            <label for=id.clone() class="block text-sm font-medium text-slate-700">
+            <label for=id.clone() class="block text-sm font-medium text-ink">
                 {label}
             </label>
             <textarea
@@ -238,11 +238,11 @@ pub fn TextAreaField(
                 data-testid=testid
                 aria-invalid=move || error.with(Option::is_some).to_string()
                 prop:value=move || value.get().unwrap_or_default()
-                class="block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500"
+                class="block w-full rounded-md border border-line-strong bg-surface px-3 py-2 text-sm shadow-sm focus:border-brand focus:outline-none focus:ring-1 focus:ring-brand"
             >
                 {move || value.get().unwrap_or_default()}
             </textarea>
-            {hint.map(|hint| view! { <p class="text-xs text-slate-500">{hint}</p> })}
+            {hint.map(|hint| view! { <p class="text-xs text-muted">{hint}</p> })}
             <FieldMessage id=error_id error/>
         </div>
     }
@@ -252,7 +252,7 @@ pub fn TextAreaField(
 #[component]
 fn FieldMessage(id: String, error: Signal<Option<String>>) -> impl IntoView {
     view! {
-        <p id=id class="text-sm text-red-700" aria-live="polite" data-testid="field-error">
+        <p id=id class="text-sm text-danger-fg" aria-live="polite" data-testid="field-error">
             {move || error.get()}
         </p>
     }
@@ -304,11 +304,11 @@ pub enum Tone {
 impl Tone {
     fn classes(self) -> &'static str {
         match self {
-            Self::Neutral => "bg-slate-100 text-slate-700 ring-slate-300",
-            Self::Good => "bg-green-50 text-green-800 ring-green-300",
-            Self::Warning => "bg-amber-50 text-amber-800 ring-amber-300",
-            Self::Bad => "bg-red-50 text-red-800 ring-red-300",
-            Self::Info => "bg-indigo-50 text-indigo-800 ring-indigo-300",
+            Self::Neutral => "bg-surface-2 text-ink ring-line-strong",
+            Self::Good => "bg-ok-bg text-ok-fg ring-ok-line",
+            Self::Warning => "bg-warn-bg text-warn-fg ring-warn-line",
+            Self::Bad => "bg-danger-bg text-danger-fg ring-danger-line",
+            Self::Info => "bg-brand-soft text-brand-fg ring-brand",
         }
     }
 }
@@ -337,7 +337,7 @@ pub fn Loading(
     label: String,
 ) -> impl IntoView {
     view! {
-        <p class="py-6 text-sm text-slate-500" role="status" data-testid="loading">
+        <p class="py-6 text-sm text-muted" role="status" data-testid="loading">
             {label}
         </p>
     }
@@ -353,7 +353,7 @@ pub fn ErrorBox(
     match error {
         AppError::Unauthenticated => view! {
             <div
-                class="rounded-md border border-amber-300 bg-amber-50 p-4 text-amber-900"
+                class="rounded-md border border-warn-line bg-warn-bg p-4 text-warn-fg"
                 role="alert"
                 data-testid="login-required"
             >
@@ -369,12 +369,12 @@ pub fn ErrorBox(
         .into_any(),
         AppError::NotFound(message) => view! {
             <div
-                class="rounded-md border border-slate-300 bg-white p-4"
+                class="rounded-md border border-line-strong bg-surface p-4"
                 role="alert"
                 data-testid="not-found"
             >
                 <p class="font-medium">"Not found"</p>
-                <p class="mt-1 text-sm text-slate-600">{capitalise(&message)} "."</p>
+                <p class="mt-1 text-sm text-muted">{capitalise(&message)} "."</p>
                 <p class="mt-2 text-sm">
                     <a class=LINK href="/events">"Back to your events"</a>
                 </p>
@@ -383,7 +383,7 @@ pub fn ErrorBox(
         .into_any(),
         AppError::Unavailable { .. } | AppError::Busy { .. } | AppError::TimedOut => view! {
             <div
-                class="rounded-md border border-amber-300 bg-amber-50 p-4 text-amber-900"
+                class="rounded-md border border-warn-line bg-warn-bg p-4 text-warn-fg"
                 role="alert"
                 data-testid="unavailable"
             >
@@ -398,7 +398,7 @@ pub fn ErrorBox(
         .into_any(),
         other => view! {
             <div
-                class="rounded-md border border-red-300 bg-red-50 p-4 text-red-900"
+                class="rounded-md border border-danger-line bg-danger-bg p-4 text-danger-fg"
                 role="alert"
                 data-testid="error-box"
             >

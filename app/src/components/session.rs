@@ -61,11 +61,11 @@ pub fn use_session() -> Session {
 pub fn SiteHeader() -> impl IntoView {
     let session = use_session();
     let location = use_location();
-    let nav_link = "rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-800";
+    let nav_link = "rounded-md px-3 py-2 text-sm font-medium text-ink hover:bg-surface-2 aria-[current=page]:bg-brand-soft aria-[current=page]:text-brand-fg";
     view! {
-        <header class="border-b border-slate-200 bg-white">
-            <div class="mx-auto flex max-w-5xl flex-wrap items-center justify-between gap-3 px-6 py-3">
-                <a href="/" class="flex items-center gap-2 text-lg font-bold text-indigo-700" data-testid="brand">
+        <header class="border-b border-line bg-surface">
+            <div class="mx-auto flex max-w-6xl flex-wrap items-center justify-between gap-3 px-4 py-3 sm:px-6">
+                <a href="/" class="flex items-center gap-2 text-lg font-bold text-brand-fg" data-testid="brand">
                     <span aria-hidden="true">"◆"</span>
                     "GuestGuard"
                 </a>
@@ -83,7 +83,7 @@ pub fn SiteHeader() -> impl IntoView {
                                         <A href="/settings/api-keys" attr:class=nav_link attr:data-testid="nav-api-keys">"API keys"</A>
                                         <A href="/settings/notifications" attr:class=nav_link attr:data-testid="nav-notifications">"Notifications"</A>
                                         <A href="/settings/security" attr:class=nav_link attr:data-testid="nav-security">"Security"</A>
-                                        <span class="hidden px-2 text-sm text-slate-500 sm:inline" data-testid="nav-host-name">
+                                        <span class="hidden px-2 text-sm text-muted sm:inline" data-testid="nav-host-name">
                                             {host.name}
                                         </span>
                                         <ActionForm action=session.log_out>

@@ -78,11 +78,11 @@ pub fn EventsPage() -> impl IntoView {
 fn NoEvents() -> impl IntoView {
     view! {
         <div
-            class="rounded-lg border-2 border-dashed border-slate-300 bg-white p-10 text-center"
+            class="rounded-lg border-2 border-dashed border-line-strong bg-surface p-10 text-center"
             data-testid="events-empty"
         >
             <h2 class="text-lg font-semibold">"No events yet"</h2>
-            <p class="mt-1 text-sm text-slate-600">
+            <p class="mt-1 text-sm text-muted">
                 "Create an event, add your guests and send each one a personal invitation link."
             </p>
             <A href="/events/new" attr:class=format!("mt-4 {BUTTON_PRIMARY}") attr:data-testid="create-first-event">
@@ -114,17 +114,17 @@ fn EventRow(event: EventListItem, remove: ServerAction<RemoveEvent>) -> impl Int
                 <div class="min-w-0">
                     <A
                         href=link
-                        attr:class="text-lg font-semibold text-indigo-700 hover:underline"
+                        attr:class="text-lg font-semibold text-brand-fg hover:underline"
                         attr:data-testid="event-link"
                     >
                         {name}
                     </A>
-                    <p class="mt-1 text-sm text-slate-700" data-testid="event-when">
+                    <p class="mt-1 text-sm text-ink" data-testid="event-when">
                         {event.starts} " "
-                        <span class="text-slate-500">"(" {event.time_zone} ")"</span>
+                        <span class="text-muted">"(" {event.time_zone} ")"</span>
                     </p>
-                    <p class="text-sm text-slate-600" data-testid="event-venue">{event.venue}</p>
-                    <p class="mt-1 text-xs text-slate-500" data-testid="event-counts">
+                    <p class="text-sm text-muted" data-testid="event-venue">{event.venue}</p>
+                    <p class="mt-1 text-xs text-muted" data-testid="event-counts">
                         {guests} " · " {event.attending} " attending" {capacity}
                     </p>
                 </div>
@@ -138,13 +138,13 @@ fn EventRow(event: EventListItem, remove: ServerAction<RemoveEvent>) -> impl Int
                     </A>
                     <details class="relative">
                         <summary
-                            class=format!("{BUTTON_SECONDARY} cursor-pointer list-none text-red-700")
+                            class=format!("{BUTTON_SECONDARY} cursor-pointer list-none text-danger-fg")
                             data-testid="event-delete"
                         >
                             "Delete"
                         </summary>
-                        <div class="absolute right-0 z-10 mt-2 w-72 rounded-md border border-red-200 bg-red-50 p-3 shadow-lg">
-                            <p class="text-sm text-red-900">
+                        <div class="absolute right-0 z-10 mt-2 w-72 rounded-md border border-danger-line bg-danger-bg p-3 shadow-lg">
+                            <p class="text-sm text-danger-fg">
                                 "Delete “" {event.name} "” with all its guests, links and answers? This cannot be undone."
                             </p>
                             <ActionForm action=remove attr:class="mt-2">
@@ -176,26 +176,119 @@ pub fn NewEventPage() -> impl IntoView {
         default_max_plus_ones: "0".into(),
         ..EventFormValues::default()
     };
+    let preview = Preview::default();
     view! {
         <Title text="New event · GuestGuard"/>
         <PageHeader title="New event"/>
         <RequireHost>
-            <div class=CARD>
-                <ActionForm action attr:class="space-y-5" attr:data-testid="event-form">
-                    <EventFields initial=initial() error new=true/>
-                    <FormError error fields=EVENT_FIELDS/>
-                    <div class="flex items-center gap-3">
-                        <SubmitButton
-                            label="Create event"
-                            pending_label="Creating…"
-                            pending=action.pending()
-                            testid="event-submit"
-                        />
-                        <a class=LINK href="/events">"Cancel"</a>
-                    </div>
-                </ActionForm>
+            <div class="grid gap-6 lg:grid-cols-[minmax(0,1fr)_22rem]">
+                // Typing in any field bubbles up here, to the preview.
+                <div class=CARD on:input=move |ev| preview.typed(&ev)>
+                    <ActionForm action attr:class="space-y-5" attr:data-testid="event-form">
+                        <EventFields initial=initial() error new=true/>
+                        <FormError error fields=EVENT_FIELDS/>
+                        <div class="flex items-center gap-3">
+                            <SubmitButton
+                                label="Create event"
+                                pending_label="Creating…"
+                                pending=action.pending()
+                                testid="event-submit"
+                            />
+                            <a class=LINK href="/events">"Cancel"</a>
+                        </div>
+                    </ActionForm>
+                </div>
+                <InvitationPreview preview/>
             </div>
         </RequireHost>
+    }
+}
+
+/// What the new-event form's preview shows, as it is typed.
+#[derive(Clone, Copy, Default)]
+struct Preview {
+    name: RwSignal<String>,
+    starts: RwSignal<String>,
+    venue: RwSignal<String>,
+    description: RwSignal<String>,
+}
+
+impl Preview {
+    /// Takes the value of the form field that was just typed into.
+    fn typed(self, ev: &leptos::ev::Event) {
+        // Typing happens only in the browser.
+        #[cfg(feature = "hydrate")]
+        {
+            // `name` and `value` are read the same way from inputs and text areas.
+            let field = event_target::<web_sys::HtmlInputElement>(ev);
+            let value = event_target_value(ev);
+            match field.name().as_str() {
+                "name" => self.name.set(value),
+                "event_date" => self.starts.set(value),
+                "venue" => self.venue.set(value),
+                "description" => self.description.set(value),
+                _ => {}
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (self, ev);
+    }
+}
+
+/// `2027-06-12T18:00` (a `datetime-local` value) as `Sat 12 Jun 2027 · 18:00`.
+fn preview_date(value: &str) -> Option<String> {
+    chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
+        .ok()
+        .map(|at| at.format("%a %-d %b %Y · %H:%M").to_string())
+}
+
+/// The invitation card as guests will see it, following the form as it is typed: the
+/// front card of a small animated stack.
+#[component]
+fn InvitationPreview(preview: Preview) -> impl IntoView {
+    let or = |value: String, fallback: &'static str| {
+        if value.trim().is_empty() {
+            fallback.to_owned()
+        } else {
+            value
+        }
+    };
+    view! {
+        <aside class="lg:sticky lg:top-6 lg:self-start" aria-labelledby="preview-heading">
+            <h2 id="preview-heading" class="text-sm font-semibold uppercase tracking-wider text-muted">
+                "What your guests will see"
+            </h2>
+            <div class="relative mt-4 h-80" data-testid="event-preview">
+                <div
+                    class="absolute inset-x-6 top-0 h-64 rotate-3 rounded-2xl border border-line bg-surface-2 opacity-60 motion-safe:animate-float-slow"
+                    aria-hidden="true"
+                ></div>
+                <div
+                    class="absolute inset-x-3 top-3 h-64 -rotate-2 rounded-2xl border border-line bg-surface opacity-80 motion-safe:animate-float"
+                    aria-hidden="true"
+                ></div>
+                <div class="absolute inset-x-0 top-6 overflow-hidden rounded-2xl border border-line-strong bg-surface p-5 shadow-2xl">
+                    <div class="absolute inset-x-0 top-0 h-1 bg-brand" aria-hidden="true"></div>
+                    <p class="text-xs font-semibold uppercase tracking-wider text-brand-fg">"You are invited"</p>
+                    <p class="mt-2 break-words text-xl font-semibold text-ink" data-testid="preview-name">
+                        {move || or(preview.name.get(), "Your event's name")}
+                    </p>
+                    <p class="mt-1 text-sm text-muted" data-testid="preview-when">
+                        {move || preview_date(&preview.starts.get()).unwrap_or_else(|| "Date and time".to_owned())}
+                    </p>
+                    <p class="text-sm text-muted" data-testid="preview-venue">
+                        {move || or(preview.venue.get(), "Venue")}
+                    </p>
+                    <p class="mt-3 line-clamp-3 text-sm text-ink">
+                        {move || preview.description.get()}
+                    </p>
+                    <div class="mt-4 flex gap-2" aria-hidden="true">
+                        <span class="flex-1 rounded-md bg-brand px-3 py-2 text-center text-sm font-medium text-on-brand">"Attending"</span>
+                        <span class="flex-1 rounded-md border border-line px-3 py-2 text-center text-sm text-muted">"Can't come"</span>
+                    </div>
+                </div>
+            </div>
+        </aside>
     }
 }
 
@@ -417,7 +510,7 @@ fn EventFields(
 /// how readily it calls an answer risky, and shadow mode.
 #[component]
 fn FraudPolicyFields(initial: EventFormValues, error: Signal<Option<AppError>>) -> impl IntoView {
-    let select = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2";
+    let select = "mt-1 block w-full rounded-md border border-line-strong px-3 py-2";
     let on = initial.fraud_on_unavailable;
     let sensitivity = initial.fraud_sensitivity;
     let option = |value: &'static str, label: &'static str, current: &str| {
@@ -426,7 +519,7 @@ fn FraudPolicyFields(initial: EventFormValues, error: Signal<Option<AppError>>) 
         view! { <option value=value selected=selected>{label}</option> }
     };
     view! {
-        <fieldset class="mt-6 rounded-md border border-slate-200 p-4" data-testid="fraud-policy">
+        <fieldset class="mt-6 rounded-md border border-line p-4" data-testid="fraud-policy">
             <legend class="px-1 text-sm font-semibold">"Fraud checks"</legend>
             <div class="grid gap-4 sm:grid-cols-2">
                 <div>
@@ -437,7 +530,7 @@ fn FraudPolicyFields(initial: EventFormValues, error: Signal<Option<AppError>>) 
                         {option("strict", "Strict: flag and refuse earlier", &sensitivity)}
                     </select>
                     {move || field_error(error, "fraud_sensitivity").get().map(|message| view! {
-                        <p class="mt-1 text-sm text-red-700">{message}</p>
+                        <p class="mt-1 text-sm text-danger-fg">{message}</p>
                     })}
                 </div>
                 <div>
@@ -450,7 +543,7 @@ fn FraudPolicyFields(initial: EventFormValues, error: Signal<Option<AppError>>) 
                         {option("refuse", "Ask the guest to try again later", &on)}
                     </select>
                     {move || field_error(error, "fraud_on_unavailable").get().map(|message| view! {
-                        <p class="mt-1 text-sm text-red-700">{message}</p>
+                        <p class="mt-1 text-sm text-danger-fg">{message}</p>
                     })}
                 </div>
             </div>

@@ -211,11 +211,17 @@ fn known_reason(reason: &str) -> Option<&'static str> {
 
 /// Consumes `fraud.scored` until `stop` is cancelled, re-opening the consumer whenever
 /// NATS goes away.
-pub async fn run(pool: PgPool, jetstream: jetstream::Context, stop: CancellationToken) {
+/// Each stored score is announced to the hosts' live monitors (`monitor::notice`).
+pub async fn run(
+    pool: PgPool,
+    jetstream: jetstream::Context,
+    nats: async_nats::Client,
+    stop: CancellationToken,
+) {
     let mut backoff = Duration::from_millis(100);
     let mut failing = false;
     while !stop.is_cancelled() {
-        match consume(&pool, &jetstream, &stop).await {
+        match consume(&pool, &jetstream, &nats, &stop).await {
             Ok(()) => break,
             Err(error) => {
                 if !failing {
@@ -237,6 +243,7 @@ pub async fn run(pool: PgPool, jetstream: jetstream::Context, stop: Cancellation
 async fn consume(
     pool: &PgPool,
     jetstream: &jetstream::Context,
+    nats: &async_nats::Client,
     stop: &CancellationToken,
 ) -> Result<(), String> {
     let stream = proto::events::ensure_stream(jetstream)
@@ -269,12 +276,12 @@ async fn consume(
             Some(Err(error)) => return Err(error.to_string()),
             None => return Err("the message stream ended".to_owned()),
         };
-        handle(pool, message).await;
+        handle(pool, nats, message).await;
     }
 }
 
 /// Stores one message's score and acknowledges it accordingly.
-async fn handle(pool: &PgPool, message: jetstream::Message) {
+async fn handle(pool: &PgPool, nats: &async_nats::Client, message: jetstream::Message) {
     let delivered = message.info().map(|info| info.delivered).unwrap_or(1);
     let outcome = match serde_json::from_slice::<FraudScored>(&message.payload) {
         Ok(scored) => store(pool, &scored).await.map(|stored| (scored, stored)),
@@ -290,6 +297,9 @@ async fn handle(pool: &PgPool, message: jetstream::Message) {
                 stored,
                 "fraud score stored"
             );
+            if stored {
+                crate::monitor::notice::announce(nats, scored.event_id, scored.access_log_id);
+            }
             AckKind::Ack
         }
         Err(StoreError::Poison(reason)) => {

@@ -67,7 +67,7 @@ pub fn SignupPage() -> impl IntoView {
                     />
                 </ActionForm>
             </div>
-            <p class="mt-4 text-sm text-slate-600">
+            <p class="mt-4 text-sm text-muted">
                 "Already have an account? " <a class=LINK href="/login">"Log in"</a>
             </p>
         </div>
@@ -112,7 +112,7 @@ pub fn LoginPage() -> impl IntoView {
                     />
                 </ActionForm>
             </div>
-            <p class="mt-4 text-sm text-slate-600">
+            <p class="mt-4 text-sm text-muted">
                 "New to GuestGuard? " <a class=LINK href="/signup">"Create an account"</a>
             </p>
         </div>
@@ -151,7 +151,7 @@ pub fn ApiKeysPage() -> impl IntoView {
                         <section class=CARD>
                             <h2 class="text-lg font-semibold">"Create a key"</h2>
                             <noscript>
-                                <p class="mt-2 text-sm text-amber-800">
+                                <p class="mt-2 text-sm text-warn-fg">
                                     "Creating a key needs JavaScript: the key is shown once, on this page, right after it is made."
                                 </p>
                             </noscript>
@@ -175,7 +175,7 @@ pub fn ApiKeysPage() -> impl IntoView {
                                     <select
                                         id="api-key-expiry"
                                         name="expires_in_days"
-                                        class="mt-1 rounded-md border border-slate-300 px-3 py-2"
+                                        class="mt-1 rounded-md border border-line-strong px-3 py-2"
                                         data-testid="api-key-expiry"
                                     >
                                         <option value="30">"In 30 days"</option>
@@ -203,7 +203,7 @@ pub fn ApiKeysPage() -> impl IntoView {
                             </div>
                             {if list.is_empty() {
                                 view! {
-                                    <p class="mt-3 text-sm text-slate-600" data-testid="api-keys-empty">
+                                    <p class="mt-3 text-sm text-muted" data-testid="api-keys-empty">
                                         "You have no API keys yet."
                                     </p>
                                 }
@@ -228,19 +228,19 @@ fn NewKeyBox(key: NewApiKey) -> impl IntoView {
     let secret = StoredValue::new(key.key.clone());
     view! {
         <div
-            class="mt-4 rounded-md border border-amber-300 bg-amber-50 p-4"
+            class="mt-4 rounded-md border border-warn-line bg-warn-bg p-4"
             role="status"
             data-testid="api-key-created"
         >
-            <p class="font-medium text-amber-900">
+            <p class="font-medium text-warn-fg">
                 "Copy the key “" {key.name} "” now: it will not be shown again."
             </p>
-            <p class="mt-1 text-sm text-amber-900">
+            <p class="mt-1 text-sm text-warn-fg">
                 "GuestGuard keeps only a fingerprint of it. If you lose it, revoke it and create a new one."
             </p>
             <div class="mt-3 flex flex-wrap items-center gap-2">
                 <code
-                    class="select-all break-all rounded bg-white px-3 py-2 font-mono text-sm ring-1 ring-amber-300"
+                    class="select-all break-all rounded bg-surface px-3 py-2 font-mono text-sm ring-1 ring-warn-line"
                     data-testid="api-key-secret"
                 >
                     {key.key}
@@ -293,9 +293,14 @@ fn copy_to_clipboard(text: String, copied: RwSignal<Option<bool>>) {
 #[component]
 fn KeyTable(list: Vec<ApiKeySummary>, revoke: ServerAction<RevokeApiKey>) -> impl IntoView {
     view! {
-        <div class="mt-3 overflow-x-auto rounded-lg border border-slate-200 bg-white">
-            <table class="min-w-full divide-y divide-slate-200 text-sm" data-testid="api-keys-table">
-                <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
+        <div
+            class="relative mt-3 overflow-x-auto rounded-lg border border-line bg-surface"
+            tabindex="0"
+            role="region"
+            aria-label="API keys"
+        >
+            <table class="min-w-full divide-y divide-line text-sm" data-testid="api-keys-table">
+                <thead class="bg-surface-2 text-left text-xs font-semibold uppercase tracking-wide text-muted">
                     <tr>
                         <th class="px-4 py-2">"Name"</th>
                         <th class="px-4 py-2">"Key"</th>
@@ -306,7 +311,7 @@ fn KeyTable(list: Vec<ApiKeySummary>, revoke: ServerAction<RevokeApiKey>) -> imp
                         <th class="px-4 py-2"><span class="sr-only">"Actions"</span></th>
                     </tr>
                 </thead>
-                <tbody class="divide-y divide-slate-100">
+                <tbody class="divide-y divide-line">
                     {list
                         .into_iter()
                         .map(|key| {
@@ -314,12 +319,12 @@ fn KeyTable(list: Vec<ApiKeySummary>, revoke: ServerAction<RevokeApiKey>) -> imp
                             view! {
                                 <tr data-testid="api-key-row" data-key-id=row_id>
                                     <td class="px-4 py-2 font-medium">{key.name.clone()}</td>
-                                    <td class="px-4 py-2 font-mono text-slate-600">{format!("{}…", key.prefix)}</td>
-                                    <td class="px-4 py-2 text-slate-600">{utc_minute(key.created_at)}</td>
-                                    <td class="px-4 py-2 text-slate-600">
+                                    <td class="px-4 py-2 font-mono text-muted">{format!("{}…", key.prefix)}</td>
+                                    <td class="px-4 py-2 text-muted">{utc_minute(key.created_at)}</td>
+                                    <td class="px-4 py-2 text-muted">
                                         {key.last_used_at.map(utc_minute).unwrap_or_else(|| "Never".into())}
                                     </td>
-                                    <td class="px-4 py-2 text-slate-600" data-testid="api-key-expires">
+                                    <td class="px-4 py-2 text-muted" data-testid="api-key-expires">
                                         {key.expires_at.map(utc_minute).unwrap_or_else(|| "Never".into())}
                                     </td>
                                     <td class="px-4 py-2">
@@ -332,11 +337,11 @@ fn KeyTable(list: Vec<ApiKeySummary>, revoke: ServerAction<RevokeApiKey>) -> imp
                                     <td class="px-4 py-2 text-right">
                                         {(!key.revoked).then(|| view! {
                                             <details class="inline-block text-left">
-                                                <summary class="cursor-pointer text-sm font-medium text-red-700 hover:underline" data-testid="api-key-revoke">
+                                                <summary class="cursor-pointer text-sm font-medium text-danger-fg hover:underline" data-testid="api-key-revoke">
                                                     "Revoke"
                                                 </summary>
-                                                <div class="mt-2 rounded-md border border-red-200 bg-red-50 p-3">
-                                                    <p class="text-sm text-red-900">"Software using this key stops working at once."</p>
+                                                <div class="mt-2 rounded-md border border-danger-line bg-danger-bg p-3">
+                                                    <p class="text-sm text-danger-fg">"Software using this key stops working at once."</p>
                                                     <ActionForm action=revoke attr:class="mt-2">
                                                         <input type="hidden" name="id" value=hidden_id/>
                                                         <SubmitButton
@@ -383,7 +388,7 @@ pub fn SecurityPage() -> impl IntoView {
                     Ok(_) => view! {
                         <section class=CARD>
                             <h2 class="text-lg font-semibold">"Change your password"</h2>
-                            <p class="mt-1 text-sm text-slate-600">
+                            <p class="mt-1 text-sm text-muted">
                                 "You stay signed in here; every other device is signed out."
                             </p>
                             <ActionForm action=change attr:class="mt-3 max-w-md space-y-4" attr:data-testid="password-form">
@@ -414,7 +419,7 @@ pub fn SecurityPage() -> impl IntoView {
                                     testid="password-submit"
                                 />
                                 {move || changed().then(|| view! {
-                                    <p class="rounded bg-emerald-50 p-3 text-emerald-800" role="status" data-testid="password-changed">
+                                    <p class="rounded bg-ok-bg p-3 text-ok-fg" role="status" data-testid="password-changed">
                                         "Your password is changed. Other devices are signed out."
                                     </p>
                                 })}
@@ -422,7 +427,7 @@ pub fn SecurityPage() -> impl IntoView {
                         </section>
                         <section class=format!("{CARD} mt-8")>
                             <h2 class="text-lg font-semibold">"Sign out everywhere"</h2>
-                            <p class="mt-1 text-sm text-slate-600">
+                            <p class="mt-1 text-sm text-muted">
                                 "Ends every session, on every device, this one included. API keys keep working: revoke them on the API keys page."
                             </p>
                             <ActionForm action=everywhere attr:class="mt-3">

@@ -40,7 +40,7 @@ pub fn UnsubscribePage() -> impl IntoView {
                                 <form method="post" action=format!("/unsubscribe/{}", id()) class="mt-4">
                                     <button
                                         type="submit"
-                                        class="rounded-md bg-slate-900 px-4 py-2 font-semibold text-white focus:outline-none focus-visible:ring-2 focus-visible:ring-offset-2"
+                                        class="rounded-md bg-brand px-4 py-2 font-semibold text-on-brand focus:outline-none focus-visible:ring-2 focus-visible:ring-offset-2"
                                         data-testid="unsubscribe-button"
                                     >
                                         "Stop reminders"
@@ -122,7 +122,7 @@ pub fn DeliveryTable(
         return view! { <p class="mt-2 text-sm text-muted">{empty}</p> }.into_any();
     }
     view! {
-        <div class="mt-2 overflow-x-auto">
+        <div class="relative mt-2 overflow-x-auto" tabindex="0" role="region" aria-label="Deliveries">
             <table class="w-full text-left">
                 <thead>
                     <tr class="text-xs uppercase tracking-wide text-faint">

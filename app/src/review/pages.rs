@@ -18,7 +18,7 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 /// Small buttons.
-const SMALL: &str = "rounded border border-slate-300 bg-white px-2 py-1 text-xs font-medium text-slate-700 hover:bg-slate-50 disabled:cursor-not-allowed disabled:opacity-60";
+const SMALL: &str = "rounded border border-line-strong bg-surface px-2 py-1 text-xs font-medium text-ink hover:bg-surface-2 disabled:cursor-not-allowed disabled:opacity-60";
 
 /// The event's held answers, with accept / reject; nothing when there are none.
 /// `refresh` is bumped after a decision (and re-reads this list when bumped).
@@ -57,14 +57,14 @@ fn HeldList(event_id: Uuid, list: Vec<HeldAnswer>, refresh: RwSignal<u32>) -> im
     };
     view! {
         <section
-            class=format!("{CARD} mt-6 border-amber-300 bg-amber-50")
+            class=format!("{CARD} mt-6 border-warn-line bg-warn-bg")
             aria-labelledby="held-heading"
             data-testid="held-answers"
         >
-            <h2 id="held-heading" class="text-lg font-semibold text-amber-900">
+            <h2 id="held-heading" class="text-lg font-semibold text-warn-fg">
                 {format!("Answers held for your review ({})", list.len())}
             </h2>
-            <p class="mt-1 text-sm text-amber-900">
+            <p class="mt-1 text-sm text-warn-fg">
                 "They do not count towards the totals or the capacity until you accept them."
             </p>
             <ul class="mt-3 space-y-2">
@@ -77,15 +77,15 @@ fn HeldList(event_id: Uuid, list: Vec<HeldAnswer>, refresh: RwSignal<u32>) -> im
                             .map(|band| format!("{} · {}", band.label(), answer.risk_score.unwrap_or_default()))
                             .unwrap_or_else(|| "Not scored yet".to_owned());
                         view! {
-                            <li class="rounded-md bg-white p-3 ring-1 ring-amber-200" data-testid="held-answer" data-guest-id=guest_id.to_string()>
+                            <li class="rounded-md bg-surface p-3 ring-1 ring-warn-line" data-testid="held-answer" data-guest-id=guest_id.to_string()>
                                 <div class="flex flex-wrap items-center justify-between gap-2">
                                     <div>
                                         <p class="font-medium">
                                             {answer.guest_name.clone()} ": "
                                             {describe_answer(answer.response, answer.plus_ones)}
                                         </p>
-                                        <p class="text-sm text-slate-700" data-testid="held-reason">{answer.explanation.clone()}</p>
-                                        <p class="text-xs text-slate-600">"Fraud check: " {score}</p>
+                                        <p class="text-sm text-ink" data-testid="held-reason">{answer.explanation.clone()}</p>
+                                        <p class="text-xs text-muted">"Fraud check: " {score}</p>
                                     </div>
                                     <div class="flex gap-2">
                                         <button
@@ -114,7 +114,7 @@ fn HeldList(event_id: Uuid, list: Vec<HeldAnswer>, refresh: RwSignal<u32>) -> im
                     .collect_view()}
             </ul>
             {move || error().map(|error| view! {
-                <p class="mt-2 text-sm text-red-700" role="alert">{capitalise(&error.to_string())}</p>
+                <p class="mt-2 text-sm text-danger-fg" role="alert">{capitalise(&error.to_string())}</p>
             })}
         </section>
     }
@@ -161,7 +161,7 @@ pub fn GuestReviewPanel(event_id: Uuid, guest_id: Uuid, changed: Callback<()>) -
     let busy = move || approve.pending().get() || reset.pending().get();
     view! {
         <div class="space-y-4" data-testid="guest-review">
-            <Transition fallback=|| view! { <p class="text-sm text-slate-600">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match review.await {
                         Ok(review) => {
@@ -170,7 +170,7 @@ pub fn GuestReviewPanel(event_id: Uuid, guest_id: Uuid, changed: Callback<()>) -
                                 <div>
                                     <h3 class="text-sm font-semibold">"Devices that opened the link"</h3>
                                     {conflict.then(|| view! {
-                                        <p class="mt-1 text-sm text-amber-900" data-testid="conflict-explained">
+                                        <p class="mt-1 text-sm text-warn-fg" data-testid="conflict-explained">
                                             "Several devices opened this guest's link and none is confirmed: the link may be in somebody else's hands. Approve the guest's own device, or rotate the link."
                                         </p>
                                     })}
@@ -191,14 +191,14 @@ pub fn GuestReviewPanel(event_id: Uuid, guest_id: Uuid, changed: Callback<()>) -
                             .into_any()
                         }
                         Err(error) => view! {
-                            <p class="text-sm text-red-700" role="alert">{capitalise(&error.to_string())}</p>
+                            <p class="text-sm text-danger-fg" role="alert">{capitalise(&error.to_string())}</p>
                         }
                         .into_any(),
                     }
                 })}
             </Transition>
             {move || error().map(|error| view! {
-                <p class="text-sm text-red-700" role="alert" data-testid="review-error">
+                <p class="text-sm text-danger-fg" role="alert" data-testid="review-error">
                     {capitalise(&error.to_string())}
                 </p>
             })}
@@ -214,7 +214,7 @@ fn DeviceList(
 ) -> impl IntoView {
     if devices.is_empty() {
         return view! {
-            <p class="mt-1 text-sm text-slate-600" data-testid="no-devices">
+            <p class="mt-1 text-sm text-muted" data-testid="no-devices">
                 "No device has reported itself yet (openings without JavaScript have none)."
             </p>
         }
@@ -228,7 +228,7 @@ fn DeviceList(
                     let key = device.device_key.clone();
                     let risk = device.last_risk.map(|band| view! { <Badge tone=band.tone()>{band.label()}</Badge> });
                     view! {
-                        <li class="flex flex-wrap items-center justify-between gap-2 rounded-md bg-white p-2 ring-1 ring-slate-200" data-testid="device" data-device=device.label.clone()>
+                        <li class="flex flex-wrap items-center justify-between gap-2 rounded-md bg-surface p-2 ring-1 ring-line" data-testid="device" data-device=device.label.clone()>
                             <div class="text-sm">
                                 <p>
                                     <span class="font-mono">{device.label.clone()}</span>
@@ -239,7 +239,7 @@ fn DeviceList(
                                     " "
                                     {risk}
                                 </p>
-                                <p class="max-w-md truncate text-xs text-slate-500" title=device.user_agent.clone()>{device.user_agent.clone()}</p>
+                                <p class="max-w-md truncate text-xs text-muted" title=device.user_agent.clone()>{device.user_agent.clone()}</p>
                             </div>
                             {if device.trusted {
                                 view! { <Badge tone=Tone::Good attr:data-testid="trusted-device">"The guest's device"</Badge> }.into_any()
@@ -272,7 +272,7 @@ fn AuditTrail(entries: Vec<AuditEntry>) -> impl IntoView {
         <div>
             <h3 class="text-sm font-semibold">"Decisions"</h3>
             {if entries.is_empty() {
-                view! { <p class="mt-1 text-sm text-slate-600" data-testid="audit-empty">"None yet."</p> }.into_any()
+                view! { <p class="mt-1 text-sm text-muted" data-testid="audit-empty">"None yet."</p> }.into_any()
             } else {
                 view! {
                     <ol class="mt-1 space-y-1 text-sm" data-testid="audit-trail">
@@ -283,7 +283,7 @@ fn AuditTrail(entries: Vec<AuditEntry>) -> impl IntoView {
                                     <span class="font-medium">{entry.action.label()}</span>
                                     " — "
                                     {entry.detail}
-                                    <span class="text-xs text-slate-500">
+                                    <span class="text-xs text-muted">
                                         {format!(" ({})", entry.at.format("%Y-%m-%d %H:%M UTC"))}
                                     </span>
                                 </li>

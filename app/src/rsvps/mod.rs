@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+#[cfg(feature = "ssr")]
+pub mod calendar;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod rest;

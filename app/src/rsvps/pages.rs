@@ -35,7 +35,7 @@ pub fn InvitationPage() -> impl IntoView {
     view! {
         <Title text="Your invitation · GuestGuard"/>
         <div data-testid="invitation-page" data-hydrated=move || hydrated.get().to_string()>
-            <Suspense fallback=|| view! { <p class="text-slate-600">"Opening your invitation…"</p> }>
+            <Suspense fallback=|| view! { <p class="text-muted">"Opening your invitation…"</p> }>
                 {move || Suspend::new(async move {
                     match invitation.await {
                         Ok(opened) => view! { <Invitation opened token=token()/> }.into_any(),
@@ -86,10 +86,11 @@ fn Invitation(opened: OpenedInvitation, token: String) -> impl IntoView {
     let event = access.event;
     let guest = access.guest;
     let deadline_text = rsvp_deadline_local.clone();
+    let calendar = format!("/i/{token}/calendar.ics");
     view! {
-        <article class="space-y-6">
-            <header>
-                <p class="text-sm font-medium uppercase tracking-wide text-indigo-700">
+        <article class="mx-auto max-w-2xl space-y-6">
+            <header class="motion-safe:animate-rise">
+                <p class="text-sm font-medium uppercase tracking-wide text-brand-fg">
                     "You are invited"
                 </p>
                 <h1 class="mt-1 text-3xl font-bold" data-testid="invitation-event-name">
@@ -99,12 +100,15 @@ fn Invitation(opened: OpenedInvitation, token: String) -> impl IntoView {
                     "Dear " <span data-testid="invitation-guest-name">{guest.name}</span> ","
                 </p>
             </header>
-            <dl class="grid grid-cols-[auto_1fr] gap-x-4 gap-y-2 rounded-lg border border-slate-200 bg-white p-4">
-                <dt class="font-medium text-slate-600">"When"</dt>
+            <dl
+                class="grid grid-cols-[auto_1fr] gap-x-4 gap-y-2 rounded-xl border border-line border-t-4 border-t-brand bg-surface p-5 shadow-lg"
+                data-testid="invitation-card"
+            >
+                <dt class="font-medium text-muted">"When"</dt>
                 <dd data-testid="invitation-date">{starts_at_local}</dd>
-                <dt class="font-medium text-slate-600">"Where"</dt>
+                <dt class="font-medium text-muted">"Where"</dt>
                 <dd data-testid="invitation-venue">{event.venue}</dd>
-                <dt class="font-medium text-slate-600">"Reply by"</dt>
+                <dt class="font-medium text-muted">"Reply by"</dt>
                 <dd data-testid="rsvp-deadline">
                     {deadline_text.unwrap_or_else(|| "No deadline: reply whenever you know".into())}
                 </dd>
@@ -117,8 +121,8 @@ fn Invitation(opened: OpenedInvitation, token: String) -> impl IntoView {
                         </p>
                     }
                 })}
-            <section class="rounded-lg border border-slate-200 bg-white p-4">
-                <h2 class="text-lg font-semibold">"Your answer"</h2>
+            <section class="rounded-xl border border-line bg-surface p-5" aria-labelledby="answer-heading">
+                <h2 id="answer-heading" class="text-lg font-semibold">"Your answer"</h2>
                 <p class="mt-1" data-testid="current-response">
                     {move || match current.get() {
                         Some(rsvp) if rsvp.status == AnswerStatus::Held => format!(
@@ -139,12 +143,18 @@ fn Invitation(opened: OpenedInvitation, token: String) -> impl IntoView {
                         .then(|| current.get())
                         .flatten()
                         .map(|rsvp| {
+                            let coming = rsvp.response != RsvpResponse::Declined
+                                && rsvp.status != AnswerStatus::Rejected;
+                            let calendar = calendar.clone();
                             view! {
-                                <p
-                                    class="mt-3 rounded bg-emerald-50 p-3 text-emerald-800"
+                                <div
+                                    class="mt-3 rounded-lg border border-ok-line bg-ok-bg p-4 text-ok-fg motion-safe:animate-rise"
                                     role="status"
                                     data-testid="rsvp-confirmation"
                                 >
+                                <p class="flex items-start gap-2">
+                                    <span aria-hidden="true" class="font-bold">"✓"</span>
+                                    <span>
                                     {if rsvp.status == AnswerStatus::Held {
                                         format!(
                                             "Thanks — we received your answer: {}. Your host will confirm it.",
@@ -156,7 +166,24 @@ fn Invitation(opened: OpenedInvitation, token: String) -> impl IntoView {
                                             describe_answer(rsvp.response, rsvp.plus_ones),
                                         )
                                     }}
+                                    </span>
                                 </p>
+                                {coming
+                                    .then(|| {
+                                        view! {
+                                            <a
+                                                class="mt-3 inline-flex items-center gap-2 rounded-md border border-ok-line bg-surface px-3 py-2 text-sm font-medium text-ink hover:bg-surface-2"
+                                                href=calendar
+                                                rel="external"
+                                                download="invitation.ics"
+                                                data-testid="add-to-calendar"
+                                            >
+                                                <span aria-hidden="true">"📅"</span>
+                                                "Add to my calendar"
+                                            </a>
+                                        }
+                                    })}
+                                </div>
                             }
                         })
                 }}
@@ -173,7 +200,7 @@ fn Invitation(opened: OpenedInvitation, token: String) -> impl IntoView {
                         .into_any()
                 } else {
                     view! {
-                        <p class="mt-3 rounded bg-amber-50 p-3 text-amber-900" data-testid="rsvp-closed">
+                        <p class="mt-3 rounded bg-warn-bg p-3 text-warn-fg" data-testid="rsvp-closed">
                             {format!(
                                 "Responses closed on {}. To change your answer, contact your host.",
                                 rsvp_deadline_local.unwrap_or_default(),
@@ -225,8 +252,9 @@ fn RsvpForm(
     .into_iter()
     .map(|(value, test_id, label)| {
         view! {
-            <label class="flex items-center gap-2">
+            <label class="flex cursor-pointer items-center gap-3 rounded-lg border border-line px-3 py-2 hover:bg-surface-2 has-[:checked]:border-brand has-[:checked]:bg-brand-soft">
                 <input
+                    class="h-4 w-4 accent-brand"
                     type="radio"
                     name="response"
                     required
@@ -243,14 +271,15 @@ fn RsvpForm(
 
     let plus_ones_field = (max > 0).then(|| {
         view! {
-            <div class="space-y-1" class:opacity-50=plus_ones_off>
+            <div class="space-y-1">
                 <label class="block font-medium" for="plus-ones">
                     {format!("Guests you bring along (up to {max})")}
                 </label>
-                <div class="flex items-center gap-2">
+                // Dimmed while not attending (its controls are disabled then).
+                <div class="flex items-center gap-2" class:opacity-50=plus_ones_off>
                     <button
                         type="button"
-                        class="h-9 w-9 rounded border border-slate-300 text-lg"
+                        class="h-11 w-11 rounded-full border border-line-strong bg-surface text-lg text-ink hover:bg-surface-2"
                         class:hidden=move || !hydrated.get()
                         aria-label="One guest fewer"
                         data-testid="plus-ones-decrement"
@@ -261,7 +290,7 @@ fn RsvpForm(
                     </button>
                     <input
                         id="plus-ones"
-                        class="w-20 rounded border border-slate-300 px-2 py-1"
+                        class="h-11 w-20 rounded-md border border-line-strong bg-surface px-2 text-center text-ink"
                         type="number"
                         name="plus_ones"
                         inputmode="numeric"
@@ -280,7 +309,7 @@ fn RsvpForm(
                     />
                     <button
                         type="button"
-                        class="h-9 w-9 rounded border border-slate-300 text-lg"
+                        class="h-11 w-11 rounded-full border border-line-strong bg-surface text-lg text-ink hover:bg-surface-2"
                         class:hidden=move || !hydrated.get()
                         aria-label="One guest more"
                         data-testid="plus-ones-increment"
@@ -290,7 +319,7 @@ fn RsvpForm(
                         "+"
                     </button>
                 </div>
-                <p class="text-sm text-slate-600">"Only counted when you are attending."</p>
+                <p class="text-sm text-muted">"Only counted when you are attending."</p>
                 <FieldError submit field="plus_ones"/>
             </div>
         }
@@ -300,7 +329,7 @@ fn RsvpForm(
         <ActionForm action=submit attr:class="mt-4 space-y-4" attr:data-testid="rsvp-form">
             <input type="hidden" name="token" value=token/>
             <input type="hidden" name="access_log_id" value=access_log_id.to_string()/>
-            <fieldset class="space-y-1">
+            <fieldset class="space-y-2">
                 <legend class="font-medium">"Will you come?"</legend>
                 {choices}
                 <FieldError submit field="response"/>
@@ -312,7 +341,7 @@ fn RsvpForm(
                 </label>
                 <textarea
                     id="rsvp-note"
-                    class="w-full rounded border border-slate-300 px-2 py-1"
+                    class="w-full rounded-md border border-line-strong bg-surface px-3 py-2 text-ink"
                     name="note"
                     rows="3"
                     maxlength=NOTE_MAX_CHARS.to_string()
@@ -326,7 +355,7 @@ fn RsvpForm(
                 form_error(submit)
                     .map(|message| {
                         view! {
-                            <p class="rounded bg-red-50 p-3 text-red-800" role="alert" data-testid="rsvp-error">
+                            <p class="rounded bg-danger-bg p-3 text-danger-fg" role="alert" data-testid="rsvp-error">
                                 {message}
                             </p>
                         }
@@ -334,7 +363,7 @@ fn RsvpForm(
             }}
             <button
                 type="submit"
-                class="rounded bg-indigo-600 px-4 py-2 font-medium text-white disabled:opacity-50"
+                class="w-full rounded-md bg-brand px-4 py-3 font-semibold text-on-brand hover:bg-brand-strong disabled:opacity-50 sm:w-auto"
                 data-testid="rsvp-submit"
                 disabled=move || submit.pending().get()
             >
@@ -357,7 +386,7 @@ fn FieldError(submit: ServerAction<SubmitRsvp>, field: &'static str) -> impl Int
             message,
             ..
         })) if name == field => Some(view! {
-            <p class="text-sm text-red-700" role="alert" data-testid=format!("{}-error", field.replace('_', "-"))>
+            <p class="text-sm text-danger-fg" role="alert" data-testid=format!("{}-error", field.replace('_', "-"))>
                 {sentence(&message)}
             </p>
         }),
@@ -393,9 +422,13 @@ fn LinkProblem(error: AppError) -> impl IntoView {
     };
     view! {
         <Title text="Invitation link problem · GuestGuard"/>
-        <section class="rounded-lg border border-slate-200 bg-white p-6" data-testid="link-problem">
-            <h1 class="text-2xl font-semibold">{headline}</h1>
-            <p class="mt-2 text-slate-600">{advice}</p>
+        <section
+            class="mx-auto max-w-xl rounded-xl border border-line border-t-4 border-t-warn bg-surface p-6 text-center shadow-lg"
+            data-testid="link-problem"
+        >
+            <p class="text-4xl" aria-hidden="true">"✉"</p>
+            <h1 class="mt-2 text-2xl font-semibold">{headline}</h1>
+            <p class="mt-2 text-muted">{advice}</p>
         </section>
     }
 }

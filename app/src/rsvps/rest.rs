@@ -138,6 +138,7 @@ pub async fn submit_answer(
         },
         Decision::RefuseBlocked => {
             access::store::record_refused(&state.pool, &attempt, &verdict, &policy).await?;
+            announce(state, &attempt);
             tracing::warn!(access_log_id = %attempt.id, score = ?verdict.score, "answer refused for its score");
             return Err(AppError::Refused {
                 fraud: for_host.then(|| Box::new(verdict)),
@@ -145,12 +146,14 @@ pub async fn submit_answer(
         }
         Decision::RefuseUnavailable => {
             access::store::record_refused(&state.pool, &attempt, &verdict, &policy).await?;
+            announce(state, &attempt);
             tracing::warn!(access_log_id = %attempt.id, "answer refused: scoring unavailable and the event refuses");
             return Err(AppError::TryAgainLater);
         }
     };
     let (rsvp, created) = store::submit(&state.pool, &attempt, &valid, &verdict, filing).await?;
     state.outbox_wake.notify_one();
+    announce(state, &attempt);
     tracing::info!(
         rsvp_id = %rsvp.id,
         response = rsvp.response.as_str(),
@@ -165,6 +168,11 @@ pub async fn submit_answer(
         policy,
         for_host,
     })
+}
+
+/// Tells the hosts' live monitors that the attempt was recorded.
+fn announce(state: &AppState, attempt: &NewAttempt<'_>) {
+    crate::monitor::notice::announce(&state.nats, attempt.invitation.event_id, attempt.id);
 }
 
 /// The host a request is signed in as (their API key, or their session from our own

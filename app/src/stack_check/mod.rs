@@ -46,17 +46,17 @@ pub fn StackCheckPage() -> impl IntoView {
 
     view! {
         <h1 class="text-3xl font-bold">"GuestGuard"</h1>
-        <p class="mt-2 text-slate-600">
+        <p class="mt-2 text-muted">
             "Personal invitation links, RSVPs and fraud checks for your events."
         </p>
         <section
-            class="mt-6 rounded-lg border border-slate-200 bg-white p-4"
+            class="mt-6 rounded-lg border border-line bg-surface p-4"
             data-testid="stack-check"
             data-hydrated=move || hydrated.get().to_string()
         >
             <h2 class="text-lg font-semibold">"System check"</h2>
             <button
-                class="mt-3 rounded bg-indigo-600 px-3 py-1 text-white"
+                class="mt-3 rounded bg-brand px-3 py-1 text-on-brand"
                 data-testid="counter"
                 on:click=move |_| set_clicks.update(|n| *n += 1)
             >
@@ -66,7 +66,7 @@ pub fn StackCheckPage() -> impl IntoView {
                 }}
             </button>
             <button
-                class="mt-3 ml-2 rounded bg-slate-700 px-3 py-1 text-white"
+                class="mt-3 ml-2 rounded bg-surface-2 px-3 py-1 text-ink"
                 data-testid="check-database"
                 on:click=move |_| {
                     check.dispatch(());

@@ -341,3 +341,42 @@ async fn links_issued_at_the_same_time_leave_exactly_one_working() {
     }
     assert_eq!(working, 1);
 }
+
+#[tokio::test]
+async fn a_live_link_gives_its_event_as_a_calendar_file_and_counts_no_opening() {
+    let app = TestApi::spawn().await;
+    let host = app.signup("ada@example.com").await;
+    let event = app
+        .create_event(&host, json!({"name": "Summer party, with cake"}))
+        .await;
+    let (guest, link) = app.invite(&host, &event, json!({})).await;
+
+    let reply = app
+        .get(&format!("/i/{}/calendar.ics", link.token))
+        .await
+        .expect_status(200);
+    assert!(reply
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/calendar")));
+    let ics = &reply.text;
+    assert!(
+        ics.contains("SUMMARY:Summer party\\, with cake\r\n"),
+        "{ics}"
+    );
+    assert!(ics.contains("DTSTART:20310612T160000Z\r\n"), "{ics}");
+    assert_eq!(
+        app.count("SELECT count(*) FROM access_attempts").await,
+        0,
+        "downloading the file is not an opening"
+    );
+
+    app.revoke_link(&host, &guest, &link)
+        .await
+        .expect_status(204);
+    app.get(&format!("/i/{}/calendar.ics", link.token))
+        .await
+        .expect_error(410, "link_revoked");
+    app.get("/i/not-a-token/calendar.ics")
+        .await
+        .expect_error(400, "malformed_token");
+}

@@ -54,7 +54,29 @@ pub struct TestApi {
     pub db: PgPool,
     /// The services behind this GuestGuard.
     pub services: Services,
+    database_url: String,
+    fraud_address: SocketAddr,
     stop: CancellationToken,
+}
+
+/// Another web server on the same database, NATS and fraud engine as a [`TestApi`] (a
+/// second replica); it stops when dropped.
+pub struct Replica {
+    pub address: SocketAddr,
+    stop: CancellationToken,
+}
+
+impl Replica {
+    /// Absolute URL of a path on this replica.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
 }
 
 /// Where a [`TestApi`]'s services come from.
@@ -166,8 +188,25 @@ impl TestApi {
                 .expect("http client"),
             db,
             services,
+            database_url: database_url.to_owned(),
+            fraud_address,
             stop,
         }
+    }
+
+    /// Starts a second web server on this GuestGuard's database, NATS and engine, as a
+    /// second replica behind a load balancer would be.
+    pub async fn replica(&self) -> Replica {
+        let stop = CancellationToken::new();
+        let address = super::start_web_server(
+            &self.database_url,
+            &self.nats_url(),
+            self.fraud_address,
+            &[("GUESTGUARD_PUBLIC_URL", PUBLIC_URL)],
+            stop.clone(),
+        )
+        .await;
+        Replica { address, stop }
     }
 
     /// The NATS server this GuestGuard publishes to.

@@ -86,7 +86,7 @@ pub(super) fn AddGuestForm(default_plus_ones: i32) -> impl IntoView {
                                 .filter(|_| error.with(Option::is_none))
                                 .map(|name| {
                                     view! {
-                                        <p class="text-sm text-green-800" role="status" data-testid="guest-added">
+                                        <p class="text-sm text-ok-fg" role="status" data-testid="guest-added">
                                             {format!("{name} was added.")}
                                         </p>
                                     }
@@ -121,7 +121,7 @@ pub(super) fn EditGuestForm(guest: Guest, editing: RwSignal<bool>) -> impl IntoV
         let message = field_error(error, name);
         view! {
             <div class="space-y-1">
-                <label for=id.clone() class="block text-xs font-medium text-slate-700">{label}</label>
+                <label for=id.clone() class="block text-xs font-medium text-ink">{label}</label>
                 <input
                     id=id
                     name=name
@@ -131,9 +131,9 @@ pub(super) fn EditGuestForm(guest: Guest, editing: RwSignal<bool>) -> impl IntoV
                     max=(kind == "number").then_some("20")
                     data-testid=format!("edit-guest-{}", name.replace('_', "-"))
                     aria-invalid=move || message.with(Option::is_some).to_string()
-                    class="block w-full rounded-md border border-slate-300 bg-white px-2 py-1 text-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500"
+                    class="block w-full rounded-md border border-line-strong bg-surface px-2 py-1 text-sm focus:border-brand focus:outline-none focus:ring-1 focus:ring-brand"
                 />
-                <p class="text-xs text-red-700" aria-live="polite" data-testid="field-error">
+                <p class="text-xs text-danger-fg" aria-live="polite" data-testid="field-error">
                     {move || message.get()}
                 </p>
             </div>

@@ -50,14 +50,14 @@ pub(super) fn CsvImport() -> impl IntoView {
     view! {
         <section class=CARD aria-labelledby="import-heading" data-testid="csv-import">
             <h2 id="import-heading" class="text-lg font-semibold">"Import guests from CSV"</h2>
-            <p class="mt-1 text-sm text-slate-600">
+            <p class="mt-1 text-sm text-muted">
                 "The first line names the columns: "
                 <code class="text-xs">"name,email,phone,max_plus_ones"</code>
                 " (only name is required)."
             </p>
             <div class="mt-3 space-y-3">
                 <div>
-                    <label for="csv-file" class="block text-sm font-medium text-slate-700">
+                    <label for="csv-file" class="block text-sm font-medium text-ink">
                         "CSV file"
                     </label>
                     <input
@@ -76,7 +76,7 @@ pub(super) fn CsvImport() -> impl IntoView {
                             .get()
                             .map(|problem| {
                                 view! {
-                                    <p class="mt-1 text-sm text-red-700" role="alert" data-testid="csv-file-error">
+                                    <p class="mt-1 text-sm text-danger-fg" role="alert" data-testid="csv-file-error">
                                         {problem}
                                     </p>
                                 }
@@ -84,7 +84,7 @@ pub(super) fn CsvImport() -> impl IntoView {
                     }}
                 </div>
                 <div>
-                    <label for="csv-text" class="block text-sm font-medium text-slate-700">
+                    <label for="csv-text" class="block text-sm font-medium text-ink">
                         "…or paste the CSV"
                     </label>
                     <textarea
@@ -92,7 +92,7 @@ pub(super) fn CsvImport() -> impl IntoView {
                         rows="6"
                         data-testid="csv-text"
                         placeholder="name,email,phone,max_plus_ones\nAda Lovelace,ada@example.com,,1"
-                        class="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 font-mono text-xs focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500"
+                        class="mt-1 block w-full rounded-md border border-line-strong px-3 py-2 font-mono text-xs focus:border-brand focus:outline-none focus:ring-1 focus:ring-brand"
                         prop:value=move || text.get()
                         on:input=move |ev| {
                             text.set(event_target_value(&ev));
@@ -114,7 +114,7 @@ pub(super) fn CsvImport() -> impl IntoView {
                     done.get()
                         .map(|count| {
                             view! {
-                                <p class="text-sm text-green-800" role="status" data-testid="import-result">
+                                <p class="text-sm text-ok-fg" role="status" data-testid="import-result">
                                     {match count {
                                         1 => "1 guest was imported.".to_owned(),
                                         n => format!("{n} guests were imported."),
@@ -155,11 +155,11 @@ fn Preview(
         ),
     };
     view! {
-        <div class="space-y-3 rounded-md border border-slate-200 p-3" data-testid="csv-preview">
+        <div class="space-y-3 rounded-md border border-line p-3" data-testid="csv-preview">
             {blocked_import
                 .then(|| {
                     view! {
-                        <p class="text-sm text-red-800" role="alert">
+                        <p class="text-sm text-danger-fg" role="alert">
                             "Nothing was imported: the file has problems."
                         </p>
                     }
@@ -168,7 +168,7 @@ fn Preview(
             {(!clean)
                 .then(|| {
                     view! {
-                        <ul class="space-y-1 text-sm text-red-800" data-testid="csv-errors">
+                        <ul class="space-y-1 text-sm text-danger-fg" data-testid="csv-errors">
                             {outcome
                                 .errors
                                 .into_iter()
@@ -199,7 +199,7 @@ fn Preview(
                         <div class="max-h-64 overflow-auto">
                             <table class="min-w-full text-xs" data-testid="csv-rows">
                                 <thead>
-                                    <tr class="text-left text-slate-500">
+                                    <tr class="text-left text-muted">
                                         <th scope="col" class="pr-2">"Line"</th>
                                         <th scope="col" class="pr-2">"Name"</th>
                                         <th scope="col" class="pr-2">"Email"</th>

@@ -245,17 +245,26 @@ fn EventHeader(overview: EventOverview) -> impl IntoView {
                     <h1 class="text-2xl font-semibold tracking-tight" data-testid="event-name">
                         {event.name}
                     </h1>
-                    <p class="mt-1 text-slate-700" data-testid="event-when">
+                    <p class="mt-1 text-ink" data-testid="event-when">
                         {overview.starts_at_local}
-                        <span class="text-slate-500">" (" {event.time_zone} ")"</span>
+                        <span class="text-muted">" (" {event.time_zone} ")"</span>
                     </p>
-                    <p class="text-slate-700" data-testid="event-venue">{event.venue}</p>
+                    <p class="text-ink" data-testid="event-venue">{event.venue}</p>
                 </div>
-                <a class=BUTTON_SECONDARY href=edit data-testid="edit-event">
-                    "Edit event"
-                </a>
+                <div class="flex flex-wrap gap-2">
+                    <a
+                        class=crate::components::BUTTON_PRIMARY
+                        href=format!("/events/{}/monitor", event.id)
+                        data-testid="open-monitor"
+                    >
+                        "Live monitor"
+                    </a>
+                    <a class=BUTTON_SECONDARY href=edit data-testid="edit-event">
+                        "Edit event"
+                    </a>
+                </div>
             </div>
-            <dl class="mt-3 flex flex-wrap gap-x-6 gap-y-1 text-sm text-slate-600">
+            <dl class="mt-3 flex flex-wrap gap-x-6 gap-y-1 text-sm text-muted">
                 <div class="flex gap-1">
                     <dt>"Capacity:"</dt>
                     <dd data-testid="event-capacity">
@@ -287,8 +296,8 @@ fn EventHeader(overview: EventOverview) -> impl IntoView {
 fn Counts(counts: GuestCounts) -> impl IntoView {
     let item = |label: &'static str, testid: &'static str, value: i64| {
         view! {
-            <div class="rounded-md border border-slate-200 bg-white px-3 py-2">
-                <dt class="text-xs uppercase tracking-wide text-slate-500">{label}</dt>
+            <div class="rounded-md border border-line bg-surface px-3 py-2">
+                <dt class="text-xs uppercase tracking-wide text-muted">{label}</dt>
                 <dd class="text-xl font-semibold" data-testid=testid>{value}</dd>
             </div>
         }
@@ -332,9 +341,9 @@ fn Filters(event_id: Uuid, filter: Memo<Filter>) -> impl IntoView {
                     aria-current=move || current().then_some("true")
                     class=move || {
                         if current() {
-                            "rounded-full bg-indigo-600 px-3 py-1 text-sm font-medium text-white"
+                            "rounded-full bg-brand px-3 py-1 text-sm font-medium text-on-brand"
                         } else {
-                            "rounded-full border border-slate-300 bg-white px-3 py-1 text-sm text-slate-700 hover:bg-slate-50"
+                            "rounded-full border border-line-strong bg-surface px-3 py-1 text-sm text-ink hover:bg-surface-2"
                         }
                     }
                 >
@@ -365,7 +374,7 @@ fn Filters(event_id: Uuid, filter: Memo<Filter>) -> impl IntoView {
                         placeholder="Search name or email"
                         value=move || filter.with(|f| f.search.clone())
                         data-testid="guest-search"
-                        class="w-56 rounded-md border border-slate-300 px-3 py-1.5 text-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500"
+                        class="w-56 rounded-md border border-line-strong px-3 py-1.5 text-sm focus:border-brand focus:outline-none focus:ring-1 focus:ring-brand"
                     />
                     <button type="submit" class=BUTTON_SECONDARY data-testid="guest-search-submit">
                         "Search"

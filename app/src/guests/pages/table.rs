@@ -20,7 +20,7 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 /// Small buttons of a row.
-const SMALL: &str = "rounded border border-slate-300 bg-white px-2 py-1 text-xs font-medium text-slate-700 hover:bg-slate-50 disabled:cursor-not-allowed disabled:opacity-60";
+const SMALL: &str = "rounded border border-line-strong bg-surface px-2 py-1 text-xs font-medium text-ink hover:bg-surface-2 disabled:cursor-not-allowed disabled:opacity-60";
 
 /// The guests matching the filter (or a line saying there are none).
 #[component]
@@ -35,15 +35,15 @@ pub(super) fn GuestTableView(table: GuestTable, filter: Memo<Filter>) -> impl In
             "No guests."
         };
         return view! {
-            <p class="mt-4 text-sm text-slate-600" data-testid="no-guests">{message}</p>
+            <p class="mt-4 text-sm text-muted" data-testid="no-guests">{message}</p>
         }
         .into_any();
     }
     view! {
-        <div class="mt-4 overflow-x-auto">
-            <table class="min-w-full divide-y divide-slate-200 text-sm" data-testid="guest-table">
+        <div class="relative mt-4 overflow-x-auto" tabindex="0" role="region" aria-label="Guest list">
+            <table class="min-w-full divide-y divide-line text-sm" data-testid="guest-table">
                 <thead>
-                    <tr class="text-left text-xs uppercase tracking-wide text-slate-500">
+                    <tr class="text-left text-xs uppercase tracking-wide text-muted">
                         <th scope="col" class="py-2 pr-3">"Name"</th>
                         <th scope="col" class="px-3 py-2">"Email"</th>
                         <th scope="col" class="px-3 py-2">"Phone"</th>
@@ -57,7 +57,7 @@ pub(super) fn GuestTableView(table: GuestTable, filter: Memo<Filter>) -> impl In
                         </th>
                     </tr>
                 </thead>
-                <tbody class="divide-y divide-slate-100">
+                <tbody class="divide-y divide-line">
                     {table
                         .guests
                         .into_iter()
@@ -162,7 +162,7 @@ fn GuestRow(entry: GuestEntry) -> impl IntoView {
             <td class=cell data-testid="row-plus-ones">{guest.plus_ones}</td>
             <td class=cell data-testid="row-max-plus-ones">
                 {guest.allowed_plus_ones}
-                {(!own_limit).then(|| view! { <span class="text-xs text-slate-500">" (default)"</span> })}
+                {(!own_limit).then(|| view! { <span class="text-xs text-muted">" (default)"</span> })}
             </td>
             <td class=cell data-testid="row-responded-at">
                 {entry.responded_at_local.unwrap_or_else(|| "—".to_owned())}
@@ -204,7 +204,7 @@ fn GuestRow(entry: GuestEntry) -> impl IntoView {
                     </button>
                 </div>
                 <Show when=move || confirming.get()>
-                    <div class="mt-2 rounded border border-red-200 bg-red-50 p-2 text-xs" role="alertdialog">
+                    <div class="mt-2 rounded border border-danger-line bg-danger-bg p-2 text-xs" role="alertdialog">
                         <p>{confirm_text.clone()}</p>
                         <div class="mt-2 flex gap-1">
                             <button
@@ -234,7 +234,7 @@ fn GuestRow(entry: GuestEntry) -> impl IntoView {
         </tr>
         <Show when=reviewing>
             <tr data-testid="guest-review-row">
-                <td colspan="9" class="bg-slate-50 px-3 py-3">
+                <td colspan="9" class="bg-surface-2 px-3 py-3">
                     <crate::review::pages::GuestReviewPanel
                         event_id=context.event_id
                         guest_id
@@ -245,7 +245,7 @@ fn GuestRow(entry: GuestEntry) -> impl IntoView {
         </Show>
         <Show when=move || editing.get()>
             <tr data-testid="guest-edit-row">
-                <td colspan="9" class="bg-slate-50 px-3 py-3">
+                <td colspan="9" class="bg-surface-2 px-3 py-3">
                     <EditGuestForm guest=edit_guest.clone() editing/>
                 </td>
             </tr>
@@ -260,7 +260,7 @@ fn RowError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
     move || {
         error.get().map(|error| {
             view! {
-                <p class="mt-1 text-xs text-red-700" role="alert" data-testid="row-error">
+                <p class="mt-1 text-xs text-danger-fg" role="alert" data-testid="row-error">
                     {capitalise(&error.to_string())}
                 </p>
             }
@@ -325,7 +325,7 @@ fn LinkCell(guest_id: Uuid, link: Option<GuestLink>, expires: Option<String>) ->
     let body = match link {
         None => view! {
             <div class="space-y-1">
-                <span class="text-xs text-slate-500" data-testid="link-state" data-link-status="none">
+                <span class="text-xs text-muted" data-testid="link-state" data-link-status="none">
                     "No link yet"
                 </span>
                 <div>{issue_button(issue, busy, "Issue link")}</div>
@@ -337,7 +337,11 @@ fn LinkCell(guest_id: Uuid, link: Option<GuestLink>, expires: Option<String>) ->
             let live = link.status.is_live();
             let link_id = link.id;
             let expiry = expires.map(|at| {
-                let verb = if link.status == LinkStatus::Expired { "Expired" } else { "Expires" };
+                let verb = if link.status == LinkStatus::Expired {
+                    "Expired"
+                } else {
+                    "Expires"
+                };
                 format!("{verb} {at}")
             });
             view! {
@@ -346,12 +350,12 @@ fn LinkCell(guest_id: Uuid, link: Option<GuestLink>, expires: Option<String>) ->
                         <Badge tone attr:data-testid="link-state" attr:data-link-status=link.status.as_str()>
                             {label}
                         </Badge>
-                        {(live).then(|| expiry.map(|text| view! { <span class="text-xs text-slate-500">{text}</span> }))}
+                        {(live).then(|| expiry.map(|text| view! { <span class="text-xs text-muted">{text}</span> }))}
                     </div>
                     {match (live, link.url) {
                         (true, Some(url)) => view! { <CopyLink url/> }.into_any(),
                         (true, None) => view! {
-                            <p class="text-xs text-slate-600" data-testid="link-unavailable">
+                            <p class="text-xs text-muted" data-testid="link-unavailable">
                                 "This link can no longer be shown; rotate it to get a new one."
                             </p>
                         }
@@ -417,7 +421,7 @@ fn CopyLink(url: String) -> impl IntoView {
                 node_ref=input
                 aria-label="Invitation link"
                 data-testid="link-input"
-                class="w-56 rounded border border-slate-300 bg-slate-50 px-2 py-1 font-mono text-xs"
+                class="w-56 rounded border border-line-strong bg-surface-2 px-2 py-1 font-mono text-xs"
                 on:focus=move |_| browser::select_all(input)
             />
             <button
@@ -436,7 +440,7 @@ fn CopyLink(url: String) -> impl IntoView {
             (copied.get() == Some(false))
                 .then(|| {
                     view! {
-                        <p class="text-xs text-slate-600" data-testid="copy-fallback">
+                        <p class="text-xs text-muted" data-testid="copy-fallback">
                             "Press Ctrl+C (⌘C) to copy the selected link."
                         </p>
                     }
