@@ -357,26 +357,29 @@ pub fn InvitationsPanel(event_id: uuid::Uuid, refresh: RwSignal<u32>) -> impl In
     let send = ServerAction::<QueueInvitations>::new();
     let poll = RwSignal::new(0u32);
     let selected = RwSignal::new(std::collections::BTreeSet::<uuid::Uuid>::new());
-    let rows = Resource::new(
-        move || (refresh.get(), send.version().get(), poll.get()),
-        move |_| async move {
-            let table = get_guest_table(event_id, None, None).await?;
-            let deliveries = guest_deliveries(event_id).await?;
-            Ok::<_, crate::error::AppError>(invitation_rows(table.guests, deliveries))
-        },
-    );
-    // Look again while a delivery is queued or being sent (the worker is another
-    // process); effects run only in the browser.
+    // Loaded in the browser only: the server renders "Loading…" and so does the page
+    // while it hydrates, whatever else on the event page streams in between. Looked at
+    // again after every send, on the page's refresh, and every few seconds while a
+    // delivery is queued or being sent (the worker is another process).
+    let rows = RwSignal::new(None::<Result<Vec<InvitationRow>, crate::error::AppError>>);
     Effect::new(move |_| {
-        let busy = rows.with(|rows| {
-            matches!(rows, Some(Ok(rows)) if rows.iter().any(|row| row.delivery.as_ref().is_some_and(|d| matches!(d.status, super::Status::Queued | super::Status::Sending))))
+        let _ = (refresh.get(), send.version().get(), poll.get());
+        leptos::task::spawn_local(async move {
+            let loaded = async {
+                let table = get_guest_table(event_id, None, None).await?;
+                let deliveries = guest_deliveries(event_id).await?;
+                Ok(invitation_rows(table.guests, deliveries))
+            }
+            .await;
+            let busy = matches!(&loaded, Ok(rows) if rows.iter().any(|row| row.delivery.as_ref().is_some_and(|d| matches!(d.status, super::Status::Queued | super::Status::Sending))));
+            rows.set(Some(loaded));
+            if busy {
+                set_timeout(
+                    move || poll.update(|n| *n += 1),
+                    std::time::Duration::from_secs(3),
+                );
+            }
         });
-        if busy {
-            set_timeout(
-                move || poll.update(|n| *n += 1),
-                std::time::Duration::from_secs(3),
-            );
-        }
     });
     let send_all = move |_| {
         send.dispatch(QueueInvitations {
@@ -451,20 +454,17 @@ pub fn InvitationsPanel(event_id: uuid::Uuid, refresh: RwSignal<u32>) -> impl In
                 "Each guest gets an email with their personal link. Guests who answered or were already invited are left out unless you choose them."
             </p>
             {outcome}
-            <Transition fallback=|| view! { <Loading label="Loading the invitations…"/> }>
-                {move || Suspend::new(async move {
-                    match rows.await {
-                        Ok(rows) => view! { <InvitationTable rows selected/> }.into_any(),
-                        Err(error) => view! { <ErrorBox error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {move || match rows.get() {
+                None => view! { <Loading label="Loading the invitations…"/> }.into_any(),
+                Some(Ok(rows)) => view! { <InvitationTable rows selected/> }.into_any(),
+                Some(Err(error)) => view! { <ErrorBox error/> }.into_any(),
+            }}
         </section>
     }
 }
 
 /// A guest with the newest invitation or reminder sent to them.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 struct InvitationRow {
     guest_id: uuid::Uuid,
     name: String,
