@@ -6,8 +6,7 @@
 mod support;
 
 use app::{access::LoggedAccess, rsvps::RsvpDecision};
-use async_nats::jetstream::{self, consumer::pull};
-use futures::StreamExt as _;
+use async_nats::jetstream;
 use serde_json::{json, Value};
 use std::{
     collections::HashMap,
@@ -62,43 +61,6 @@ async fn scored_attempt(app: &TestApi, id: Uuid) -> LoggedAttempt {
         attempt(app, id).await.filter(|row| row.scored_at.is_some())
     })
     .await
-}
-
-/// Every message of the GUESTGUARD stream on `subject`: `(Nats-Msg-Id, body)`.
-async fn published(app: &TestApi, subject: &str) -> Vec<(String, Value)> {
-    let client = app.nats_ops().await.expect("NATS reachable");
-    let stream = jetstream::new(client)
-        .get_stream(proto::events::STREAM)
-        .await
-        .expect("the stream exists");
-    let consumer = stream
-        .create_consumer(pull::Config {
-            filter_subject: subject.to_owned(),
-            ack_policy: jetstream::consumer::AckPolicy::None,
-            ..Default::default()
-        })
-        .await
-        .expect("an ephemeral consumer");
-    let mut batch = consumer
-        .fetch()
-        .max_messages(1_000)
-        .expires(Duration::from_millis(500))
-        .messages()
-        .await
-        .expect("fetching");
-    let mut messages = Vec::new();
-    while let Some(message) = batch.next().await {
-        let message = message.expect("a message");
-        let id = message
-            .headers
-            .as_ref()
-            .and_then(|headers| headers.get(async_nats::header::NATS_MESSAGE_ID))
-            .map(|id| id.to_string())
-            .unwrap_or_default();
-        let body = serde_json::from_slice(&message.payload).expect("JSON body");
-        messages.push((id, body));
-    }
-    messages
 }
 
 /// A host, an event and `n` invited guests' tokens.
@@ -219,7 +181,7 @@ async fn each_opening_is_published_once_with_its_signals_and_its_id_as_message_i
     scored_attempt(&app, with_signals).await;
     scored_attempt(&app, without).await;
 
-    let events = published(&app, proto::events::ACCESS_ATTEMPTED).await;
+    let events = app.published(proto::events::ACCESS_ATTEMPTED).await;
     assert_eq!(events.len(), 2, "{events:?}");
     let by_id: HashMap<String, Value> = events.into_iter().collect();
     assert_eq!(by_id.len(), 2, "message ids: {:?}", by_id.keys());
@@ -243,7 +205,7 @@ async fn each_opening_is_published_once_with_its_signals_and_its_id_as_message_i
     let second = &by_id[&without.to_string()];
     assert_eq!(second["signals"]["js_enabled"], false);
 
-    let scores = published(&app, proto::events::FRAUD_SCORED).await;
+    let scores = app.published(proto::events::FRAUD_SCORED).await;
     assert_eq!(scores.len(), 2, "{scores:?}");
     assert!(scores
         .iter()
@@ -284,7 +246,7 @@ async fn a_low_risk_rsvp_is_recorded_with_its_score_and_uses_the_link() {
         1
     );
     let confirmed = eventually("rsvp.confirmed", || async {
-        let events = published(&app, proto::events::RSVP_CONFIRMED).await;
+        let events = app.published(proto::events::RSVP_CONFIRMED).await;
         (!events.is_empty()).then_some(events)
     })
     .await;
@@ -341,7 +303,8 @@ async fn a_blocked_rsvp_records_nothing_and_keeps_the_link_active() {
     );
     // Nothing was confirmed.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(published(&app, proto::events::RSVP_CONFIRMED)
+    assert!(app
+        .published(proto::events::RSVP_CONFIRMED)
         .await
         .is_empty());
 }
@@ -470,7 +433,7 @@ async fn events_written_while_nats_is_down_are_all_delivered_once_when_it_return
     })
     .await;
 
-    let confirmed = published(&app, proto::events::RSVP_CONFIRMED).await;
+    let confirmed = app.published(proto::events::RSVP_CONFIRMED).await;
     let mut confirmed_ids: Vec<Uuid> = confirmed
         .iter()
         .map(|(_, body)| serde_json::from_value(body["rsvp_id"].clone()).expect("uuid"))
@@ -481,7 +444,7 @@ async fn events_written_while_nats_is_down_are_all_delivered_once_when_it_return
         confirmed_ids, rsvp_ids,
         "every answer confirmed exactly once"
     );
-    let attempted = published(&app, proto::events::ACCESS_ATTEMPTED).await;
+    let attempted = app.published(proto::events::ACCESS_ATTEMPTED).await;
     assert_eq!(attempted.len(), ANSWERS, "{attempted:?}");
 
     // And the engine scores every answer once NATS is back.
@@ -493,7 +456,7 @@ async fn events_written_while_nats_is_down_are_all_delivered_once_when_it_return
     })
     .await;
     assert_eq!(
-        published(&app, proto::events::FRAUD_SCORED).await.len(),
+        app.published(proto::events::FRAUD_SCORED).await.len(),
         ANSWERS
     );
 }
@@ -518,13 +481,13 @@ async fn publishing_an_event_again_or_redelivering_a_score_has_one_effect() {
     })
     .await;
     assert_eq!(
-        published(&app, proto::events::ACCESS_ATTEMPTED).await.len(),
+        app.published(proto::events::ACCESS_ATTEMPTED).await.len(),
         1,
         "JetStream drops the duplicate by its message id"
     );
 
     // The same score delivered twice more (a redelivery after a lost ack).
-    let scored = published(&app, proto::events::FRAUD_SCORED).await;
+    let scored = app.published(proto::events::FRAUD_SCORED).await;
     assert_eq!(scored.len(), 1);
     let client = app.nats_ops().await.expect("NATS");
     let js = jetstream::new(client);

@@ -16,8 +16,7 @@
 mod support;
 
 use app::{fraud::client::SKIPPED, rsvps::RsvpDecision};
-use async_nats::jetstream::{self, consumer::pull};
-use futures::StreamExt as _;
+use async_nats::jetstream;
 use serde_json::{json, Value};
 use std::{
     future::{Future, IntoFuture as _},
@@ -208,42 +207,6 @@ async fn a_hung_engine_opens_the_breaker_and_later_answers_no_longer_wait_for_it
     eprintln!("answer latency with the engine hung, ms: waiting for the deadline {waited:.1?}; breaker open {skipped:.1?}");
 }
 
-/// The `Nats-Msg-Id`s of the messages the GUESTGUARD stream holds on `subject`.
-async fn stored_ids(app: &TestApi, subject: &str) -> Vec<String> {
-    let client = app.nats_ops().await.expect("NATS reachable");
-    let stream = jetstream::new(client)
-        .get_stream(proto::events::STREAM)
-        .await
-        .expect("the stream exists");
-    let consumer = stream
-        .create_consumer(pull::Config {
-            filter_subject: subject.to_owned(),
-            ack_policy: jetstream::consumer::AckPolicy::None,
-            ..Default::default()
-        })
-        .await
-        .expect("an ephemeral consumer");
-    let mut batch = consumer
-        .fetch()
-        .max_messages(1_000)
-        .expires(Duration::from_millis(500))
-        .messages()
-        .await
-        .expect("fetching");
-    let mut ids = Vec::new();
-    while let Some(message) = batch.next().await {
-        let message = message.expect("a message");
-        ids.extend(
-            message
-                .headers
-                .as_ref()
-                .and_then(|headers| headers.get(async_nats::header::NATS_MESSAGE_ID))
-                .map(|id| id.to_string()),
-        );
-    }
-    ids
-}
-
 /// Puts an event in the outbox as if written a minute ago (ahead of anything newer).
 async fn enqueue(app: &TestApi, subject: &str, payload: Value, age_secs: i32) -> Uuid {
     let id = Uuid::new_v4();
@@ -339,7 +302,12 @@ async fn outbox_rows_that_cannot_be_published_are_parked_and_the_rows_behind_the
     for id in &normal {
         assert!(outbox_row(&app, *id).await.published, "{id} not published");
     }
-    let mut stored = stored_ids(&app, proto::events::RSVP_HELD).await;
+    let mut stored: Vec<String> = app
+        .published(proto::events::RSVP_HELD)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     stored.sort();
     let mut expected: Vec<String> = normal.iter().map(Uuid::to_string).collect();
     expected.sort();

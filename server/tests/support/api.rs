@@ -225,6 +225,44 @@ impl TestApi {
             .ok()
     }
 
+    /// Every message of the GUESTGUARD stream on `subject`: `(Nats-Msg-Id, body)`.
+    pub async fn published(&self, subject: &str) -> Vec<(String, Value)> {
+        use futures::StreamExt as _;
+        let client = self.nats_ops().await.expect("NATS reachable");
+        let stream = async_nats::jetstream::new(client)
+            .get_stream(proto::events::STREAM)
+            .await
+            .expect("the stream exists");
+        let consumer = stream
+            .create_consumer(async_nats::jetstream::consumer::pull::Config {
+                filter_subject: subject.to_owned(),
+                ack_policy: async_nats::jetstream::consumer::AckPolicy::None,
+                ..Default::default()
+            })
+            .await
+            .expect("an ephemeral consumer");
+        let mut batch = consumer
+            .fetch()
+            .max_messages(1_000)
+            .expires(Duration::from_millis(500))
+            .messages()
+            .await
+            .expect("fetching");
+        let mut messages = Vec::new();
+        while let Some(message) = batch.next().await {
+            let message = message.expect("a message");
+            let id = message
+                .headers
+                .as_ref()
+                .and_then(|headers| headers.get(async_nats::header::NATS_MESSAGE_ID))
+                .map(|id| id.to_string())
+                .unwrap_or_default();
+            let body = serde_json::from_slice(&message.payload).expect("JSON body");
+            messages.push((id, body));
+        }
+        messages
+    }
+
     /// The services of an isolated GuestGuard.
     pub fn own(&mut self) -> &mut OwnServices {
         match &mut self.services {
