@@ -134,7 +134,7 @@ install_with_cargo() {
     # (their own release profiles link for a quarter of an hour on one core).
     env PATH="$(dirname "$cargo"):$PATH" RUSTC="$rustc" \
         CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=64 \
-        CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=0 \
+        CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_DEBUG=0 \
         CARGO_TARGET_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/guestguard/tools-target" \
         "$cargo" install --root "$HOME/.cargo" "$@"
 }
