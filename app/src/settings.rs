@@ -147,6 +147,13 @@ pub struct HttpLimits {
     /// On SIGTERM, how long in-flight requests may take to finish
     /// (`GUESTGUARD_SHUTDOWN_GRACE_SECS`, 20).
     pub shutdown_grace: Duration,
+    /// On SIGTERM, how long connections that were kept alive stay open after the
+    /// listener closed, answering with `Connection: close` (`GUESTGUARD_DRAIN_LINGER_SECS`,
+    /// 5). A reverse proxy may send a request on a kept-alive connection at the very
+    /// moment the server closes it, and does not retry a POST it already sent: the
+    /// server never closes a kept-alive connection itself before the proxy's own
+    /// keepalive timeout (4 s in deploy/nginx/guestguard.conf) would have.
+    pub drain_linger: Duration,
 }
 
 impl Default for HttpLimits {
@@ -157,6 +164,7 @@ impl Default for HttpLimits {
             idle_timeout: Duration::from_secs(60),
             max_connections: 4096,
             shutdown_grace: Duration::from_secs(20),
+            drain_linger: Duration::from_secs(5),
         }
     }
 }
@@ -309,6 +317,12 @@ impl Settings {
                 defaults.shutdown_grace,
                 600,
             )?,
+            drain_linger: whole(
+                "GUESTGUARD_DRAIN_LINGER_SECS",
+                defaults.drain_linger.as_secs(),
+                (0, 60),
+            )
+            .map(Duration::from_secs)?,
         };
         let hashing_defaults = HashingLimits::default();
         let password_hashing = HashingLimits {

@@ -7,9 +7,13 @@
 //!   kept-alive HTTP/1 connection waits no longer than that for its next request;
 //! - a connection with no request in flight for `idle_timeout` is closed (HTTP/1 and
 //!   HTTP/2);
-//! - on stop, the listener closes, every connection finishes its in-flight requests
-//!   (HTTP/1 answers with `Connection: close`, HTTP/2 sends GOAWAY) and the loop waits up
-//!   to `shutdown_grace` for them.
+//! - on stop, the listener closes at once (a proxy's new connections are refused, so it
+//!   sends them to another replica), every answer from then on carries
+//!   `Connection: close`, and connections kept alive are left open for `drain_linger`
+//!   (above the proxy's own keepalive timeout) before they are shut down gracefully
+//!   (HTTP/2 gets GOAWAY): closing an idle kept-alive connection at once would race a
+//!   request the proxy is sending on it, which it would not retry if it is a POST. The
+//!   loop waits up to `drain_linger + shutdown_grace` for the connections.
 //!
 //! Each request carries its TCP peer as `ConnectInfo<SocketAddr>` (who the client really
 //! is is decided by `app::edge::client`). The per-request deadline is a router layer
@@ -80,9 +84,12 @@ pub async fn serve(
     }
     drain.cancel();
     connections.close();
-    if tokio::time::timeout(limits.shutdown_grace, connections.wait())
-        .await
-        .is_err()
+    if tokio::time::timeout(
+        limits.drain_linger + limits.shutdown_grace,
+        connections.wait(),
+    )
+    .await
+    .is_err()
     {
         tracing::warn!(
             still_open = connections.len(),
@@ -104,12 +111,23 @@ async fn serve_connection(
     let activity = Arc::new(Activity::new());
     let service = {
         let activity = activity.clone();
+        let drain = drain.clone();
         hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
+            let http1 = request.version() <= hyper::Version::HTTP_11;
             let busy = activity.begin();
             let answer = router.clone().oneshot(request.map(Body::new));
+            let drain = drain.clone();
             async move {
-                let response = answer.await;
+                let mut response = answer.await;
+                if http1 && drain.is_cancelled() {
+                    if let Ok(response) = response.as_mut() {
+                        response.headers_mut().insert(
+                            hyper::header::CONNECTION,
+                            hyper::header::HeaderValue::from_static("close"),
+                        );
+                    }
+                }
                 drop(busy);
                 response
             }
@@ -129,6 +147,11 @@ async fn serve_connection(
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     tokio::pin!(connection);
     let mut closing = false;
+    let linger = async {
+        drain.cancelled().await;
+        tokio::time::sleep(limits.drain_linger).await;
+    };
+    tokio::pin!(linger);
     loop {
         tokio::select! {
             finished = connection.as_mut() => {
@@ -137,7 +160,7 @@ async fn serve_connection(
                 }
                 return;
             }
-            _ = drain.cancelled(), if !closing => {
+            _ = &mut linger, if !closing => {
                 connection.as_mut().graceful_shutdown();
                 closing = true;
             }

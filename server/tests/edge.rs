@@ -432,3 +432,147 @@ async fn in_production_the_internal_services_refuse_callers_without_credentials(
     let (_, score, reasons) = scored(&deployment, &id).await;
     assert_eq!(score, 0, "{reasons:?}");
 }
+
+/// A host's event in shadow mode (the fraud check never refuses: this drill is about
+/// the deployment, not about a burst looking suspicious) with `n` guests' tokens.
+async fn shadow_event_with_guests(deployment: &Deployment, n: usize) -> Vec<String> {
+    let invitation = invite(deployment).await;
+    let write = |method: reqwest::Method, path: String, body: Value| {
+        invitation
+            .host
+            .request(method, deployment.url(&path))
+            .header("origin", &deployment.public_url)
+            .json(&body)
+            .send()
+    };
+    let event_path = format!("/api/v1/events/{}", invitation.event_id);
+    let updated = write(
+        reqwest::Method::PATCH,
+        event_path.clone(),
+        json!({"fraud_policy": {"shadow": true}}),
+    )
+    .await
+    .expect("answers");
+    assert_eq!(updated.status(), 200, "{}", deployment.logs());
+    let mut tokens = vec![invitation.token];
+    while tokens.len() < n {
+        let guest: Value = write(
+            reqwest::Method::POST,
+            format!("{event_path}/guests"),
+            json!({"name": format!("Guest {}", tokens.len())}),
+        )
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+        let guest_id = guest["id"].as_str().expect("a guest id");
+        let link: Value = write(
+            reqwest::Method::POST,
+            format!("{event_path}/guests/{guest_id}/tokens"),
+            json!({}),
+        )
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+        tokens.push(link["token"].as_str().expect("a token").to_owned());
+    }
+    tokens
+}
+
+#[tokio::test]
+async fn a_replica_sent_sigterm_under_load_fails_no_request_and_the_other_takes_over() {
+    const GUESTS: usize = 20;
+    let mut deployment = Deployment::start(&[]).await;
+    let tokens = shadow_event_with_guests(&deployment, GUESTS).await;
+    let before = deployment.upstream_log().len();
+
+    // Every guest answers again and again (a change each time), 10 times a second,
+    // from their own address; the ledger keeps every status and the last answer each
+    // guest was told was recorded.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut guests = Vec::new();
+    for (n, token) in tokens.iter().enumerate() {
+        let client = deployment.client(&format!("127.0.1.{}", n + 1));
+        let url = deployment.url(&format!("/api/v1/rsvp/{token}"));
+        let stop = stop.clone();
+        guests.push(tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            let mut last_recorded: Option<(String, &str)> = None;
+            let mut turn = 0usize;
+            while !stop.is_cancelled() {
+                let response = ["attending", "maybe", "declined"][turn % 3];
+                turn += 1;
+                let reply = client
+                    .post(&url)
+                    .json(&json!({"response": response, "plus_ones": 0}))
+                    .send()
+                    .await;
+                let status = match reply {
+                    Ok(reply) => {
+                        let status = reply.status().as_u16();
+                        if matches!(status, 200 | 201) {
+                            let body: Value = reply.json().await.unwrap_or_default();
+                            let id = body["rsvp"]["id"].as_str().unwrap_or_default();
+                            last_recorded = Some((id.to_owned(), response));
+                        }
+                        status
+                    }
+                    Err(_) => 0,
+                };
+                statuses.push(status);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            (statuses, last_recorded)
+        }));
+    }
+
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let exited = deployment.terminate_web(0).await;
+    let terminated_at = deployment.upstream_log().len();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    stop.cancel();
+
+    let mut sent = 0;
+    let mut failed = Vec::new();
+    for (token, guest) in tokens.iter().zip(guests) {
+        let (statuses, last_recorded) = guest.await.expect("the guest's task");
+        sent += statuses.len();
+        failed.extend(statuses.iter().filter(|s| !matches!(s, 200 | 201)).copied());
+        // What the guest was last told was recorded is what is stored.
+        let (rsvp_id, told) = last_recorded.expect("the guest's answers were recorded");
+        let stored: Option<String> = sqlx::query_scalar("SELECT response FROM rsvps WHERE id = $1")
+            .bind(Uuid::parse_str(&rsvp_id).expect("an rsvp id"))
+            .fetch_optional(&deployment.db)
+            .await
+            .expect("query");
+        assert_eq!(stored.as_deref(), Some(told), "guest {token}");
+    }
+    println!(
+        "SIGTERM drill: {sent} RSVPs sent, {} failed; the replica exited with {exited}",
+        failed.len()
+    );
+    assert!(
+        exited.success(),
+        "the replica drained and exited cleanly: {exited}"
+    );
+    assert!(
+        failed.is_empty(),
+        "failed answers {failed:?}\n{}",
+        deployment.logs()
+    );
+    assert!(sent >= GUESTS * 20, "the load ran: {sent}");
+    let log = deployment.upstream_log();
+    let replica_1 = deployment.replicas[1].to_string();
+    assert!(
+        log[before..].iter().any(|u| *u != replica_1),
+        "both replicas served before the SIGTERM"
+    );
+    assert!(
+        log[terminated_at..].iter().all(|u| *u == replica_1),
+        "after it exited, the second replica served everything: {:?}",
+        &log[terminated_at..]
+    );
+}

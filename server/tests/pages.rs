@@ -160,3 +160,53 @@ async fn shutdown_stops_accepting_new_connections() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Sends one HTTP/1.1 GET of `path` on `stream` and reads the whole answer (its
+/// headers, lowercased, and the status code).
+async fn get_on(stream: &mut tokio::net::TcpStream, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let request = format!("GET {path} HTTP/1.1\r\nhost: localhost\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("sent");
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let read = stream.read(&mut buffer).await.expect("read");
+        assert!(read > 0, "the connection closed before the answer");
+        answer.extend_from_slice(&buffer[..read]);
+        let text = String::from_utf8_lossy(&answer).to_lowercase();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let head = text[..end].to_owned();
+            let length: usize = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .map_or(0, |value| value.trim().parse().expect("a length"));
+            if answer.len() >= end + 4 + length {
+                let status = head[9..12].parse().expect("a status");
+                return (status, head);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn on_shutdown_a_kept_alive_connection_is_still_answered_and_told_to_close() {
+    use tokio::io::AsyncReadExt as _;
+    let app = TestApp::spawn().await;
+    let mut stream = tokio::net::TcpStream::connect(app.address)
+        .await
+        .expect("connects");
+    let (status, head) = get_on(&mut stream, "/healthz").await;
+    assert_eq!(status, 200);
+    assert!(!head.contains("connection: close"), "{head}");
+
+    // A proxy may send its next request on this idle connection just as the server
+    // is told to stop: the request is answered, and the answer says to close.
+    app.stop();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (status, head) = get_on(&mut stream, "/healthz").await;
+    assert_eq!(status, 200, "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    let mut rest = Vec::new();
+    let read = stream.read_to_end(&mut rest).await.expect("closed cleanly");
+    assert_eq!(read, 0, "nothing after the last answer");
+}

@@ -485,3 +485,156 @@ async fn fifty_guests_racing_for_ten_places_fill_exactly_ten() {
     );
     assert_eq!(app.count("SELECT count(*) FROM rsvps").await, PLACES as i64);
 }
+
+#[tokio::test]
+async fn nats_killed_for_twenty_seconds_during_rsvps_delivers_every_event_once() {
+    const GUESTS: usize = 20;
+    const DRILL: Duration = Duration::from_secs(30);
+    let mut app = TestApi::spawn_isolated(&[]).await;
+    let (_, tokens) = shadow_event(&app, json!({}), GUESTS).await;
+    eventually("the stream", || async {
+        let client = app.nats_ops().await?;
+        jetstream::new(client)
+            .get_stream(proto::events::STREAM)
+            .await
+            .ok()
+    })
+    .await;
+
+    // Each guest changes their answer every 800 ms for the whole drill, from their
+    // own address (under the per-address limit); the ledger keeps every status.
+    let started = Instant::now();
+    let guests: Vec<_> = tokens
+        .iter()
+        .enumerate()
+        .map(|(n, token)| {
+            let client = reqwest::Client::builder()
+                .local_address(std::net::IpAddr::from([127, 0, 2, n as u8 + 1]))
+                .user_agent(support::api::BROWSER)
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("http client");
+            let url = app.url(&format!("/api/v1/rsvp/{token}"));
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                let mut turn = 0usize;
+                while started.elapsed() < DRILL {
+                    let response = ["attending", "maybe", "declined"][turn % 3];
+                    turn += 1;
+                    let status = client
+                        .post(&url)
+                        .json(&json!({"response": response, "plus_ones": 0}))
+                        .send()
+                        .await
+                        .map_or(0, |reply| reply.status().as_u16());
+                    statuses.push(status);
+                    tokio::time::sleep(Duration::from_millis(800)).await;
+                }
+                statuses
+            })
+        })
+        .collect();
+
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    app.own().nats.stop_server().await;
+    let unpublished_while_down = {
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        app.count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            .await
+    };
+    app.own().nats.start_server().await;
+
+    let mut answered = 0;
+    let mut failed = Vec::new();
+    for guest in guests {
+        for status in guest.await.expect("the guest's task") {
+            if matches!(status, 200 | 201) {
+                answered += 1;
+            } else {
+                failed.push(status);
+            }
+        }
+    }
+    assert!(failed.is_empty(), "every answer recorded: {failed:?}");
+    assert!(
+        unpublished_while_down > 0,
+        "answers waited in the outbox while NATS was down"
+    );
+
+    // Every answer's events reach the stream once NATS is back, none twice, none parked.
+    eventually("an empty outbox", || async {
+        (app.count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            .await
+            == 0)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL")
+            .await,
+        0
+    );
+    let mut delivered_ids = std::collections::BTreeMap::new();
+    for subject in [
+        proto::events::RSVP_CONFIRMED,
+        proto::events::ACCESS_ATTEMPTED,
+    ] {
+        let written: Vec<String> =
+            sqlx::query_scalar("SELECT id::text FROM outbox WHERE subject = $1 ORDER BY 1")
+                .bind(subject)
+                .fetch_all(&app.db)
+                .await
+                .expect("outbox ids");
+        let mut delivered: Vec<String> = app
+            .published(subject)
+            .await
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        delivered.sort();
+        assert_eq!(delivered, written, "every {subject} delivered exactly once");
+        delivered_ids.insert(subject, delivered);
+    }
+    assert_eq!(
+        delivered_ids[proto::events::RSVP_CONFIRMED].len(),
+        answered,
+        "one confirmation per recorded answer"
+    );
+
+    // The answers the engine could not score in time (their access.attempted event,
+    // under the attempt's id) are scored from the stream, each once; then every
+    // attempt has its score.
+    let later = &delivered_ids[proto::events::ACCESS_ATTEMPTED];
+    assert!(!later.is_empty(), "some answers were left to score later");
+    eventually("every attempt scored", || async {
+        (app.count("SELECT count(*) FROM access_attempts WHERE risk_score IS NULL")
+            .await
+            == 0)
+            .then_some(())
+    })
+    .await;
+    let attempts = app.count("SELECT count(*) FROM access_attempts").await;
+    let scored: Vec<String> = app
+        .published(proto::events::FRAUD_SCORED)
+        .await
+        .into_iter()
+        .map(|(_, body)| {
+            body["access_log_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    let mut unique = scored.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), scored.len(), "no attempt scored twice");
+    for attempt in later {
+        assert!(unique.binary_search(attempt).is_ok(), "{attempt} scored");
+    }
+    println!(
+        "NATS drill: {answered} answers, {unpublished_while_down} outbox rows waiting while \
+         NATS was down, {} scored later, {attempts} attempts scored once each",
+        later.len()
+    );
+}

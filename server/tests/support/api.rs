@@ -241,24 +241,30 @@ impl TestApi {
             })
             .await
             .expect("an ephemeral consumer");
-        let mut batch = consumer
-            .fetch()
-            .max_messages(1_000)
-            .expires(Duration::from_millis(500))
-            .messages()
-            .await
-            .expect("fetching");
         let mut messages = Vec::new();
-        while let Some(message) = batch.next().await {
-            let message = message.expect("a message");
-            let id = message
-                .headers
-                .as_ref()
-                .and_then(|headers| headers.get(async_nats::header::NATS_MESSAGE_ID))
-                .map(|id| id.to_string())
-                .unwrap_or_default();
-            let body = serde_json::from_slice(&message.payload).expect("JSON body");
-            messages.push((id, body));
+        loop {
+            let mut batch = consumer
+                .fetch()
+                .max_messages(1_000)
+                .expires(Duration::from_millis(500))
+                .messages()
+                .await
+                .expect("fetching");
+            let before = messages.len();
+            while let Some(message) = batch.next().await {
+                let message = message.expect("a message");
+                let id = message
+                    .headers
+                    .as_ref()
+                    .and_then(|headers| headers.get(async_nats::header::NATS_MESSAGE_ID))
+                    .map(|id| id.to_string())
+                    .unwrap_or_default();
+                let body = serde_json::from_slice(&message.payload).expect("JSON body");
+                messages.push((id, body));
+            }
+            if messages.len() == before {
+                break;
+            }
         }
         messages
     }

@@ -78,8 +78,8 @@ impl Deployment {
                 .await,
             );
         }
-        for address in &replicas {
-            wait_until_healthy(*address).await;
+        for (n, address) in replicas.iter().enumerate() {
+            wait_until_healthy(*address, &dir.path().join(format!("web{}.log", n + 1))).await;
         }
         let ca_pem = write_certificate(dir.path());
         let nginx = spawn_nginx(dir.path(), proxy_port, &replicas).await;
@@ -142,6 +142,30 @@ impl Deployment {
     /// The process id of web replica `n` (0 or 1).
     pub fn web_pid(&self, n: usize) -> u32 {
         self.web[n].id().expect("the replica runs")
+    }
+
+    /// Sends SIGTERM to web replica `n`, as an orchestrator replacing it does, and
+    /// waits for it to exit (60 s at most); returns how it exited.
+    pub async fn terminate_web(&mut self, n: usize) -> std::process::ExitStatus {
+        let pid = self.web_pid(n);
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM sent to {pid}");
+        tokio::time::timeout(Duration::from_secs(60), self.web[n].wait())
+            .await
+            .expect("the replica exits within a minute of SIGTERM")
+            .expect("its exit status")
+    }
+
+    /// The upstream address of every request nginx passed on, in order.
+    pub fn upstream_log(&self) -> Vec<String> {
+        let log = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default();
+        log.lines()
+            .filter_map(|line| line.split_whitespace().last())
+            .map(str::to_owned)
+            .collect()
     }
 
     /// The last lines of every log, for a failing test.
@@ -254,7 +278,7 @@ async fn spawn_web(
 }
 
 /// Waits until a replica answers `/healthz` with 200.
-async fn wait_until_healthy(address: SocketAddr) {
+async fn wait_until_healthy(address: SocketAddr, log: &Path) {
     let http = reqwest::Client::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
@@ -265,7 +289,8 @@ async fn wait_until_healthy(address: SocketAddr) {
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the web replica on {address} did not become healthy"
+            "the web replica on {address} did not become healthy:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
