@@ -1,8 +1,12 @@
 //! A load generator for the guest side of a running GuestGuard: how fast link openings
 //! and RSVPs are answered, and how many answers the fraud engine scored in time.
 //!
-//! It signs a fresh host up, creates an API key, an event, `--guests` guests and one link
-//! each, then runs two phases, `--concurrency` guests at a time:
+//! It signs a fresh host up, creates an API key, `--events` events (one by default) with
+//! `--guests` guests spread over them and one link each, then runs two phases, either
+//! closed loop (`--concurrency` guests at a time, as fast as the server answers) or open
+//! loop (`--rate`: one guest every 1/rate seconds whatever the server does, each
+//! request's latency counted from the moment it was due, so a stalled server cannot hide
+//! its queue — no coordinated omission):
 //!
 //! - **open**: every guest opens their link (`GET /api/v1/access/{token}`) and reports
 //!   its browser signals (`POST /api/v1/access/{token}/signals`), as a desktop browser
@@ -14,7 +18,7 @@
 //!
 //! ```sh
 //! cargo run --release -p server --example loadgen -- --url http://127.0.0.1:3000 \
-//!     [--guests 200] [--concurrency 16] [--label TEXT]
+//!     [--guests 200] [--events 1] [--concurrency 16 | --rate 300] [--label TEXT]
 //! ```
 //!
 //! It prints a report per phase and, last, one `RESULT {...}` JSON line for scripts.
@@ -64,11 +68,16 @@ async fn main() {
     }
 }
 
-const USAGE: &str = "usage: loadgen --url URL [--guests N] [--concurrency C] [--label TEXT]
+const USAGE: &str =
+    "usage: loadgen --url URL [--guests N] [--events E] [--concurrency C | --rate R] [--label TEXT]
 
   --url          the GuestGuard to load, e.g. http://127.0.0.1:3000
   --guests       guests (each with a link) to create and drive (default 200)
-  --concurrency  guests in flight at once (default 16)
+  --events       events the guests are spread over, all answering at once (default 1)
+  --concurrency  closed loop: guests in flight at once (default 16)
+  --rate         open loop: guests started per second, latency counted from when each
+                 was due (corrects coordinated omission); replaces --concurrency
+  --open-rate    open loop for the openings only (default: --rate)
   --label        a name for this run, repeated in the report and the RESULT line";
 
 /// What to run.
@@ -76,14 +85,22 @@ const USAGE: &str = "usage: loadgen --url URL [--guests N] [--concurrency C] [--
 struct Options {
     url: String,
     guests: usize,
+    events: usize,
+    /// Guests in flight at once during setup, and in closed-loop phases.
     concurrency: usize,
+    /// Open loop: guests started per second (answers; openings too unless `open_rate`).
+    rate: Option<f64>,
+    /// Open loop for the openings only.
+    open_rate: Option<f64>,
     label: String,
 }
 
 impl Options {
     /// The options from the command line; `None` when help was asked for.
     fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<Self>> {
-        let (mut url, mut guests, mut concurrency, mut label) = (None, 200, 16, String::new());
+        let (mut url, mut guests, mut events, mut concurrency, mut label) =
+            (None, 200, 1, 16, String::new());
+        let (mut rate, mut open_rate) = (None, None);
         while let Some(arg) = args.next() {
             let (name, inline) = match arg.split_once('=') {
                 Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
@@ -96,6 +113,13 @@ impl Options {
                 Some(value) => value,
                 None => bail!("{name} needs a value"),
             };
+            let per_second = |value: &str| -> anyhow::Result<f64> {
+                value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|r| r.is_finite() && *r > 0.0)
+                    .ok_or_else(|| anyhow!("{name} must be a positive number, not {value:?}"))
+            };
             let count = |value: &str| -> anyhow::Result<usize> {
                 value
                     .parse::<usize>()
@@ -106,7 +130,10 @@ impl Options {
             match name.as_str() {
                 "--url" => url = Some(value.trim_end_matches('/').to_owned()),
                 "--guests" => guests = count(&value)?,
+                "--events" => events = count(&value)?,
                 "--concurrency" => concurrency = count(&value)?,
+                "--rate" => rate = Some(per_second(&value)?),
+                "--open-rate" => open_rate = Some(per_second(&value)?),
                 "--label" => label = value,
                 _ => bail!("unknown option {name}"),
             }
@@ -118,18 +145,24 @@ impl Options {
         if guests > MAX_GUESTS {
             bail!("--guests must be at most {MAX_GUESTS} (one loopback address each)");
         }
+        if events > guests {
+            bail!("--events must be at most --guests");
+        }
         Ok(Some(Self {
             url,
             guests,
+            events,
             concurrency: concurrency.min(guests),
+            open_rate: open_rate.or(rate),
+            rate,
             label,
         }))
     }
 }
 
-/// The host's side of a run: the event and the guests invited to it.
+/// The host's side of a run: the events and the guests invited to them.
 struct Setup {
-    event_id: String,
+    event_ids: Vec<String>,
     guests: Vec<VirtualGuest>,
 }
 
@@ -151,19 +184,24 @@ async fn run(options: Options) -> anyhow::Result<()> {
         .build()
         .context("building the HTTP client")?;
     let health = check_reachable(&host, &options.url).await?;
+    let pace = match options.rate {
+        Some(rate) => format!("open loop at {rate} guests/s"),
+        None => format!("concurrency {}", options.concurrency),
+    };
     println!(
-        "loadgen{}: {} guests, concurrency {}, against {} (health: {health})",
+        "loadgen{}: {} guests over {} event(s), {pace}, against {} (health: {health})",
         label_suffix(&options.label),
         options.guests,
-        options.concurrency,
+        options.events,
         options.url
     );
 
     let started = Instant::now();
     let setup = set_up(&host, &options).await.context("setup failed")?;
     println!(
-        "setup: host, API key, event {} and {} links in {:.1} s",
-        setup.event_id,
+        "setup: host, API key, {} event(s) ({}) and {} links in {:.1} s",
+        setup.event_ids.len(),
+        setup.event_ids.join(", "),
         setup.guests.len(),
         started.elapsed().as_secs_f64()
     );
@@ -180,9 +218,13 @@ async fn run(options: Options) -> anyhow::Result<()> {
     let result = json!({
         "label": options.label,
         "url": options.url,
-        "event_id": setup.event_id,
+        "event_id": setup.event_ids[0],
+        "event_ids": setup.event_ids,
         "guests": options.guests,
-        "concurrency": options.concurrency,
+        "events": options.events,
+        "concurrency": options.rate.is_none().then_some(options.concurrency),
+        "rate": options.rate,
+        "open_rate": options.open_rate,
         "open": open_report.to_json(),
         "rsvp": {
             "report": rsvp_report.to_json(),
@@ -257,28 +299,32 @@ async fn set_up(host: &Client, options: &Options) -> anyhow::Result<Setup> {
         url: url.clone(),
         api_key,
     };
-    let event = api
-        .call(
-            Method::POST,
-            "/api/v1/events",
-            json!({
-                "name": format!("Load test {}", options.label).trim().to_owned(),
-                "slug": format!("loadgen-{}", &run_id[..12]),
-                "event_date": "2031-06-12T18:00:00+02:00",
-                "time_zone": "Europe/Paris",
-                "venue": "The Old Mill",
-            }),
-            "creating the event",
-        )
-        .await?;
-    let event_id = string_field(&event, "id")?;
+    let mut event_ids = Vec::with_capacity(options.events);
+    for number in 0..options.events {
+        let event = api
+            .call(
+                Method::POST,
+                "/api/v1/events",
+                json!({
+                    "name": format!("Load test {} {}", options.label, number + 1).trim().to_owned(),
+                    "slug": format!("loadgen-{}-{}", &run_id[..12], number + 1),
+                    "event_date": "2031-06-12T18:00:00+02:00",
+                    "time_zone": "Europe/Paris",
+                    "venue": "The Old Mill",
+                }),
+                "creating an event",
+            )
+            .await?;
+        event_ids.push(string_field(&event, "id")?);
+    }
+    let events = Arc::new(event_ids.clone());
 
-    // Guests and links are made C at a time, like the phases.
+    // Guests and links are made C at a time; guest i is invited to event i mod E.
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
     for _ in 0..options.concurrency {
-        let (api, next, event_id, total) =
-            (api.clone(), next.clone(), event_id.clone(), options.guests);
+        let (api, next, events, total) =
+            (api.clone(), next.clone(), events.clone(), options.guests);
         workers.push(tokio::spawn(async move {
             let mut made = Vec::new();
             loop {
@@ -286,7 +332,8 @@ async fn set_up(host: &Client, options: &Options) -> anyhow::Result<Setup> {
                 if index >= total {
                     return Ok::<_, anyhow::Error>(made);
                 }
-                made.push((index, invite(&api, &event_id, index).await?));
+                let event_id = &events[index % events.len()];
+                made.push((index, invite(&api, event_id, index).await?));
             }
         }));
     }
@@ -305,7 +352,7 @@ async fn set_up(host: &Client, options: &Options) -> anyhow::Result<Setup> {
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Setup { event_id, guests })
+    Ok(Setup { event_ids, guests })
 }
 
 /// Adds guest number `index` and issues their link; answers the token.
@@ -438,12 +485,12 @@ const RSVP: &str = "POST /api/v1/rsvp/{token}";
 /// Every guest opens their link and reports their browser's signals.
 async fn open_phase(options: &Options, setup: &Setup) -> Openings {
     let url = options.url.clone();
-    let (results, wall) = for_each_guest(options, setup, move |guest| {
+    let (results, wall) = for_each_guest(options, options.open_rate, setup, move |guest| {
         let url = url.clone();
         async move {
             let mut samples = Vec::with_capacity(2);
             let open = format!("{url}/api/v1/access/{}", guest.token);
-            let (sample, body) = timed(OPEN, guest.browser.get(&open)).await;
+            let (sample, body) = timed(OPEN, guest.browser.get(&open), guest.due).await;
             samples.push(sample);
             let access_log_id = body
                 .as_ref()
@@ -457,7 +504,7 @@ async fn open_phase(options: &Options, setup: &Setup) -> Openings {
                     "screen": "1920x1080",
                 });
                 let request = guest.browser.post(format!("{open}/signals")).json(&signals);
-                samples.push(timed(SIGNALS, request).await.0);
+                samples.push(timed(SIGNALS, request, Instant::now()).await.0);
             }
             (samples, access_log_id)
         }
@@ -532,7 +579,7 @@ async fn rsvp_phase(
 ) -> Answers {
     let url = options.url.clone();
     let ids = Arc::new(access_log_ids.to_vec());
-    let (results, wall) = for_each_guest(options, setup, move |guest| {
+    let (results, wall) = for_each_guest(options, options.rate, setup, move |guest| {
         let (url, ids) = (url.clone(), ids.clone());
         async move {
             let body = json!({
@@ -544,7 +591,7 @@ async fn rsvp_phase(
                 .browser
                 .post(format!("{url}/api/v1/rsvp/{}", guest.token))
                 .json(&body);
-            timed(RSVP, request).await
+            timed(RSVP, request, guest.due).await
         }
     })
     .await;
@@ -582,44 +629,72 @@ struct GuestTurn {
     token: String,
     browser: Client,
     fingerprint: String,
+    /// When the guest's first request was due: latency counts from here, so time spent
+    /// waiting for a free slot (open loop) is not hidden.
+    due: Instant,
 }
 
-/// Runs `visit` for every guest, `concurrency` at a time on the multi-threaded runtime;
-/// answers the results in guest order and the wall time of the phase.
-async fn for_each_guest<F, Fut, T>(options: &Options, setup: &Setup, visit: F) -> (Vec<T>, Duration)
+/// Runs `visit` for every guest, closed loop (`concurrency` at a time) or, with a
+/// `rate`, open loop: one guest every 1/rate seconds whether or not earlier ones were
+/// answered — and answers the results in guest order and the wall time of the phase.
+async fn for_each_guest<F, Fut, T>(
+    options: &Options,
+    rate: Option<f64>,
+    setup: &Setup,
+    visit: F,
+) -> (Vec<T>, Duration)
 where
     F: Fn(GuestTurn) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = T> + Send,
+    Fut: std::future::Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
     let guests = Arc::new(setup.guests.clone());
-    let next = Arc::new(AtomicUsize::new(0));
+    let turn = move |guests: &[VirtualGuest], index: usize, due: Instant| {
+        guests.get(index).map(|guest| GuestTurn {
+            index,
+            token: guest.token.clone(),
+            browser: guest.browser.clone(),
+            fingerprint: guest.fingerprint.clone(),
+            due,
+        })
+    };
     let started = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..options.concurrency {
-        let (guests, next, visit) = (guests.clone(), next.clone(), visit.clone());
-        workers.push(tokio::spawn(async move {
-            let mut done = Vec::new();
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(guest) = guests.get(index) else {
-                    return done;
-                };
-                let turn = GuestTurn {
-                    index,
-                    token: guest.token.clone(),
-                    browser: guest.browser.clone(),
-                    fingerprint: guest.fingerprint.clone(),
-                };
-                done.push((index, visit(turn).await));
-            }
-        }));
-    }
     let mut results = Vec::with_capacity(guests.len());
-    for worker in workers {
-        // A worker only stops early by panicking, which this program does not do.
-        if let Ok(done) = worker.await {
-            results.extend(done);
+    if let Some(rate) = rate {
+        let mut tasks = Vec::with_capacity(guests.len());
+        for index in 0..guests.len() {
+            let due = started + Duration::from_secs_f64(index as f64 / rate);
+            tokio::time::sleep_until(due.into()).await;
+            if let Some(turn) = turn(&guests, index, due) {
+                tasks.push((index, tokio::spawn(visit.clone()(turn))));
+            }
+        }
+        for (index, task) in tasks {
+            // A task only fails by panicking, which this program does not do.
+            if let Ok(result) = task.await {
+                results.push((index, result));
+            }
+        }
+    } else {
+        let next = Arc::new(AtomicUsize::new(0));
+        let mut workers = Vec::new();
+        for _ in 0..options.concurrency {
+            let (guests, next, visit) = (guests.clone(), next.clone(), visit.clone());
+            workers.push(tokio::spawn(async move {
+                let mut done = Vec::new();
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(turn) = turn(&guests, index, Instant::now()) else {
+                        return done;
+                    };
+                    done.push((index, visit(turn).await));
+                }
+            }));
+        }
+        for worker in workers {
+            if let Ok(done) = worker.await {
+                results.extend(done);
+            }
         }
     }
     let wall = started.elapsed();
@@ -631,11 +706,13 @@ where
 }
 
 /// Sends a request and reads its whole body; answers the sample and the body as JSON.
+/// The latency counts from `since` (when the request was due).
 async fn timed(
     endpoint: &'static str,
     request: reqwest::RequestBuilder,
+    since: Instant,
 ) -> (Sample, Option<Value>) {
-    let started = Instant::now();
+    let started = since;
     let (status, body) = match request.send().await {
         Ok(response) => {
             let status = response.status().as_u16();

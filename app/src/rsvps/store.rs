@@ -120,16 +120,13 @@ pub async fn submit(
 ) -> Result<(RsvpView, bool), AppError> {
     let invitation = attempt.invitation;
     let mut tx = pool.begin().await?;
-    // One submission per event at a time: the capacity count below stays true. (NO KEY
-    // UPDATE, not UPDATE: guests can still be added and links opened meanwhile.)
-    let event: Option<(Option<i32>, Option<DateTime<Utc>>)> = sqlx::query_as(
-        "SELECT capacity, rsvp_deadline FROM events WHERE id = $1 FOR NO KEY UPDATE",
-    )
-    .bind(invitation.event_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    // The guest (or the event) may have been deleted since the link was checked; the
-    // lock keeps the guest until the answer is stored.
+    // The event and the guest stay while the answer is stored (KEY SHARE: they cannot
+    // be deleted meanwhile; answers to the same event do not wait for each other).
+    let event: Option<(Option<i32>, Option<DateTime<Utc>>)> =
+        sqlx::query_as("SELECT capacity, rsvp_deadline FROM events WHERE id = $1 FOR KEY SHARE")
+            .bind(invitation.event_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     let guest: Option<i32> = sqlx::query_scalar("SELECT 1 FROM guests WHERE id = $1 FOR KEY SHARE")
         .bind(invitation.guest_id)
         .fetch_optional(&mut *tx)
@@ -143,12 +140,23 @@ pub async fn submit(
             "the RSVP deadline has passed; contact your host to change your answer",
         ));
     }
-    if let (Some(capacity), RsvpResponse::Attending, AnswerStatus::Confirmed) =
+    if let (Some(_), RsvpResponse::Attending, AnswerStatus::Confirmed) =
         (capacity, rsvp.response, filing.status)
     {
-        let taken = places_taken(&mut tx, invitation.event_id, invitation.guest_id).await?;
-        if taken + 1 + i64::from(rsvp.plus_ones) > i64::from(capacity) {
-            return Err(event_full(capacity, taken));
+        // Only an answer that takes places counts them, one per event at a time, so
+        // the count stays true (NO KEY UPDATE, not UPDATE: guests can still be added and
+        // links opened meanwhile). The capacity is read again under the lock: the host
+        // may just have changed it.
+        let capacity: Option<i32> =
+            sqlx::query_scalar("SELECT capacity FROM events WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(invitation.event_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if let Some(capacity) = capacity {
+            let taken = places_taken(&mut tx, invitation.event_id, invitation.guest_id).await?;
+            if taken + 1 + i64::from(rsvp.plus_ones) > i64::from(capacity) {
+                return Err(event_full(capacity, taken));
+            }
         }
     }
     access::store::insert(&mut tx, attempt, Some(verdict), false, Some(filing.policy)).await?;
