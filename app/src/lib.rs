@@ -46,10 +46,65 @@ use leptos_router::{
     path, SsrMode,
 };
 
-/// The HTML document every page is rendered into on the server. It also gives the
-/// page its Content-Security-Policy, which allows the scripts carrying this render's
-/// nonce (the hydration script, serialized resources) and nothing inline besides.
+/// The `data-app` mark on the `<body>` of a page rendered by [`guest_shell`]: the
+/// browser hydrates it as [`GuestApp`].
+pub const GUEST_APP: &str = "guest";
+
+/// The HTML document every hosts' page is rendered into on the server, hydrated as
+/// [`App`] by the `frontend` bundle.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let scripts = options.clone();
+    page_document(options, scripts, None, view! { <App/> })
+}
+
+/// The HTML document of a guest's invitation page (`/i/<token>`), hydrated as
+/// [`GuestApp`] by the guest's own bundle (`frontend/guest`) when the build made one
+/// (its hashes in `guest-hash.txt` beside the server binary, see
+/// `scripts/guest-bundle.sh`), otherwise by the `frontend` bundle.
+pub fn guest_shell(options: LeptosOptions) -> impl IntoView {
+    let scripts = guest_bundle(&options).unwrap_or_else(|| options.clone());
+    page_document(options, scripts, Some(GUEST_APP), view! { <GuestApp/> })
+}
+
+/// The document of the page being rendered: a guest's invitation page in
+/// [`guest_shell`], every other page in [`shell`].
+#[cfg(feature = "ssr")]
+pub fn page_shell(options: LeptosOptions) -> AnyView {
+    let guest_page = use_context::<axum::http::request::Parts>()
+        .is_some_and(|parts| components::session::is_guest_page(parts.uri.path()));
+    if guest_page {
+        guest_shell(options).into_any()
+    } else {
+        shell(options).into_any()
+    }
+}
+
+/// The options that make [`HydrationScripts`] load the guest's bundle, when the build
+/// made one.
+fn guest_bundle(options: &LeptosOptions) -> Option<LeptosOptions> {
+    const HASH_FILE: &str = "guest-hash.txt";
+    if !options.hash_files {
+        return None;
+    }
+    let beside_server = std::env::current_exe().ok()?.parent()?.join(HASH_FILE);
+    beside_server.is_file().then(|| {
+        let mut guest = options.clone();
+        guest.output_name = std::sync::Arc::from("guest");
+        guest.hash_file = std::sync::Arc::from(HASH_FILE);
+        guest
+    })
+}
+
+/// The page around a body: its Content-Security-Policy (which allows the scripts
+/// carrying this render's nonce — the hydration script, serialized resources — and
+/// nothing inline besides), the stylesheet, the hydration scripts of the bundle that
+/// `scripts` names, and `body` marked with `app`.
+fn page_document(
+    options: LeptosOptions,
+    scripts: LeptosOptions,
+    app: Option<&'static str>,
+    body: impl IntoView + 'static,
+) -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let (Some(nonce), Some(response)) = (
         leptos::nonce::use_nonce(),
@@ -69,18 +124,20 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <HashedStylesheet options=options.clone() id="leptos"/>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <AutoReload options/>
+                <HydrationScripts options=scripts/>
                 <MetaTags/>
             </head>
-            <body class="min-h-screen bg-canvas font-sans text-ink antialiased">
-                <App/>
+            <body class="min-h-screen bg-canvas font-sans text-ink antialiased" data-app=app>
+                {body}
             </body>
         </html>
     }
 }
 
-/// The root component: routes and document-wide metadata.
+/// The hosts' application: every page, in the hosts' layout. (A guest's invitation
+/// page is here too, for hosts who follow a link inside the dashboard; its server
+/// render and a guest's visit go through [`GuestApp`].)
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -89,8 +146,6 @@ pub fn App() -> impl IntoView {
         <Router>
             <Layout>
                 <Routes fallback=NotFound>
-                    // `Async`: the server sends each page whole once its data is loaded, so it
-                    // reads right without JavaScript and carries the right status code.
                     <Route path=path!("/") ssr=SsrMode::Async view=landing::LandingPage/>
                     <Route path=path!("/stack") ssr=SsrMode::Async view=stack_check::StackCheckPage/>
                     <Route path=path!("/signup") ssr=SsrMode::Async view=hosts::pages::SignupPage/>
@@ -112,23 +167,53 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Every page's frame: the site header (brand and navigation, which knows whether a
-/// host is signed in) above the page itself.
+/// The guest's application: the invitation page alone, under the brand and without
+/// the hosts' navigation or session.
+#[component]
+pub fn GuestApp() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Title text="GuestGuard"/>
+        <Router>
+            <Frame header=view! { <components::session::SiteHeader/> }.into_any() wide=false>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/i/:token") ssr=SsrMode::Async view=rsvps::pages::InvitationPage/>
+                </Routes>
+            </Frame>
+        </Router>
+    }
+}
+
+/// The hosts' layout: the header with the session's navigation; the landing page
+/// spans the whole width.
 #[component]
 fn Layout(children: Children) -> impl IntoView {
     components::session::provide_session();
-    // The landing page draws its own full-width bands; every other page sits in a column.
     let location = leptos_router::hooks::use_location();
+    let header = view! {
+        <components::session::SiteHeader>
+            <components::session::MainNav/>
+        </components::session::SiteHeader>
+    };
+    view! {
+        <Frame header=header.into_any() wide=Signal::derive(move || location.pathname.get() == "/")>
+            {children()}
+        </Frame>
+    }
+}
+
+/// What every page has: a skip link, the header and the main landmark (marked
+/// `data-hydrated="true"` once the browser took over).
+#[component]
+fn Frame(header: AnyView, #[prop(into)] wide: Signal<bool>, children: Children) -> impl IntoView {
     let frame = move || {
-        if location.pathname.get() == "/" {
+        if wide.get() {
             "w-full"
         } else {
             "mx-auto w-full max-w-6xl px-4 py-8 sm:px-6"
         }
     };
     let hydrated = RwSignal::new(false);
-    // Effects run only in the browser: `data-hydrated` turns "true" once the page is live
-    // (browser tests wait for it before clicking).
     Effect::new(move |_| hydrated.set(true));
     view! {
         <a
@@ -137,7 +222,7 @@ fn Layout(children: Children) -> impl IntoView {
         >
             "Skip to content"
         </a>
-        <components::session::SiteHeader/>
+        {header}
         <main
             id="main"
             class=frame
@@ -149,7 +234,6 @@ fn Layout(children: Children) -> impl IntoView {
     }
 }
 
-/// Friendly page for an unknown address.
 #[component]
 fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]

@@ -31,13 +31,16 @@ RUN npm install --no-save --no-audit --no-fund --loglevel=error
 COPY . .
 # hash-files (Cargo.toml): hashed file names in site/pkg, and hash.txt written next to
 # the server binary, where the server reads it at start; --precompress writes the .gz
-# and .br of every site file.
+# and .br of every site file. scripts/guest-bundle.sh adds the guest's own bundle and
+# guest-hash.txt beside hash.txt.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo leptos build --release --precompress \
+    && CARGO_TARGET_DIR=/src/target scripts/guest-bundle.sh target/site/pkg target/release \
     && cargo build --locked --release -p server --bin notify \
     && mkdir -p /out \
-    && cp target/release/server target/release/notify target/release/hash.txt /out/ \
+    && cp target/release/server target/release/notify target/release/hash.txt \
+        target/release/guest-hash.txt /out/ \
     && cp -r target/site /out/site
 
 FROM debian:bookworm-slim
@@ -47,7 +50,7 @@ RUN apt-get update \
     && useradd --uid 1000 --user-group --home-dir /app --no-create-home \
         --shell /usr/sbin/nologin guestguard
 WORKDIR /app
-COPY --from=build /out/server /out/notify /out/hash.txt /app/
+COPY --from=build /out/server /out/notify /out/hash.txt /out/guest-hash.txt /app/
 COPY --from=build /out/site /app/site
 ENV GUESTGUARD_ENV=production \
     LEPTOS_ENV=PROD \

@@ -24,14 +24,24 @@ async function hydrated(page, problems = []) {
   }
 }
 
-/** Opens the invitation in its own browser context and waits for its signals. */
+/**
+ * Opens the invitation in its own browser context and waits for its signals. The page
+ * is hydrated by the guest's own bundle (frontend/guest), never the hosts' one.
+ */
 async function openInvitation(link, options) {
   const visitor = await openPage(browser, { userAgent: DESKTOP_CHROME, ...options });
+  const scripts = [];
+  visitor.page.on('response', (r) => {
+    const path = new URL(r.url()).pathname;
+    if (path.startsWith('/pkg/') && /\.(wasm|js)$/.test(path)) scripts.push(path);
+  });
   const signals = visitor.page.waitForResponse((r) => r.url().includes('/signals'));
   const response = await visitor.page.goto(link);
   assert.equal(response.status(), 200);
   await hydrated(visitor.page);
   assert.equal((await signals).status(), 204);
+  assert.ok(scripts.some((p) => /^\/pkg\/guest\.[A-Za-z0-9_-]+\.wasm$/.test(p)), `the guest bundle: ${scripts}`);
+  assert.ok(scripts.every((p) => p.startsWith('/pkg/guest.')), `only the guest bundle: ${scripts}`);
   return visitor;
 }
 

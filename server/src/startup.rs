@@ -14,6 +14,7 @@ use app::{
     fraud::client::EngineChannel,
     hosts::credentials::PasswordHashing,
     outbox::Relay,
+    page_shell,
     settings::{Environment, Settings},
     shell,
     state::AppState,
@@ -228,9 +229,10 @@ pub fn router(state: AppState) -> Router {
             "/i/{token}/calendar.ics",
             get(app::rsvps::calendar::download),
         )
+        // A guest's invitation page is rendered into its own document (page_shell).
         .leptos_routes(&state, routes, {
             let leptos_options = leptos_options.clone();
-            move || shell(leptos_options.clone())
+            move || page_shell(leptos_options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(

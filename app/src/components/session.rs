@@ -55,13 +55,10 @@ pub fn use_session() -> Session {
     expect_context::<Session>()
 }
 
-/// The site header: brand, and either the host's navigation (Events, API keys, Log out)
-/// or Log in / Sign up links.
+/// The site header: the brand, then `children` (the hosts' [`MainNav`]; a guest's
+/// page has none).
 #[component]
-pub fn SiteHeader() -> impl IntoView {
-    let session = use_session();
-    let location = use_location();
-    let nav_link = "rounded-md px-3 py-2 text-sm font-medium text-ink hover:bg-surface-2 aria-[current=page]:bg-brand-soft aria-[current=page]:text-brand-fg";
+pub fn SiteHeader(#[prop(optional)] children: Option<Children>) -> impl IntoView {
     view! {
         <header class="border-b border-line bg-surface">
             <div class="mx-auto flex max-w-6xl flex-wrap items-center justify-between gap-3 px-4 py-3 sm:px-6">
@@ -69,49 +66,61 @@ pub fn SiteHeader() -> impl IntoView {
                     <span aria-hidden="true">"◆"</span>
                     "GuestGuard"
                 </a>
-                <nav
-                    aria-label="Main"
-                    data-testid="main-nav"
-                    class:hidden=move || is_guest_page(&location.pathname.get())
-                >
-                    <Transition fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            match session.host.await {
-                                Ok(Some(host)) => view! {
-                                    <div class="flex flex-wrap items-center gap-1" data-testid="nav-signed-in">
-                                        <A href="/events" attr:class=nav_link attr:data-testid="nav-events">"Events"</A>
-                                        <A href="/settings/api-keys" attr:class=nav_link attr:data-testid="nav-api-keys">"API keys"</A>
-                                        <A href="/settings/notifications" attr:class=nav_link attr:data-testid="nav-notifications">"Notifications"</A>
-                                        <A href="/settings/security" attr:class=nav_link attr:data-testid="nav-security">"Security"</A>
-                                        <span class="hidden px-2 text-sm text-muted sm:inline" data-testid="nav-host-name">
-                                            {host.name}
-                                        </span>
-                                        <ActionForm action=session.log_out>
-                                            <button
-                                                type="submit"
-                                                class=BUTTON_SECONDARY
-                                                data-testid="logout"
-                                                disabled=move || session.log_out.pending().get()
-                                            >
-                                                "Log out"
-                                            </button>
-                                        </ActionForm>
-                                    </div>
-                                }
-                                .into_any(),
-                                _ => view! {
-                                    <div class="flex items-center gap-1" data-testid="nav-signed-out">
-                                        <A href="/login" attr:class=nav_link attr:data-testid="nav-login">"Log in"</A>
-                                        <A href="/signup" attr:class=nav_link attr:data-testid="nav-signup">"Sign up"</A>
-                                    </div>
-                                }
-                                .into_any(),
-                            }
-                        })}
-                    </Transition>
-                </nav>
+                {children.map(|children| children())}
             </div>
         </header>
+    }
+}
+
+/// The hosts' navigation: Events, API keys, Notifications, Security and Log out for a
+/// signed-in host, Log in / Sign up otherwise; hidden on a guest's page.
+#[component]
+pub fn MainNav() -> impl IntoView {
+    let session = use_session();
+    let location = use_location();
+    let nav_link = "rounded-md px-3 py-2 text-sm font-medium text-ink hover:bg-surface-2 aria-[current=page]:bg-brand-soft aria-[current=page]:text-brand-fg";
+    view! {
+        <nav
+            aria-label="Main"
+            data-testid="main-nav"
+            class:hidden=move || is_guest_page(&location.pathname.get())
+        >
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match session.host.await {
+                        Ok(Some(host)) => view! {
+                            <div class="flex flex-wrap items-center gap-1" data-testid="nav-signed-in">
+                                <A href="/events" attr:class=nav_link attr:data-testid="nav-events">"Events"</A>
+                                <A href="/settings/api-keys" attr:class=nav_link attr:data-testid="nav-api-keys">"API keys"</A>
+                                <A href="/settings/notifications" attr:class=nav_link attr:data-testid="nav-notifications">"Notifications"</A>
+                                <A href="/settings/security" attr:class=nav_link attr:data-testid="nav-security">"Security"</A>
+                                <span class="hidden px-2 text-sm text-muted sm:inline" data-testid="nav-host-name">
+                                    {host.name}
+                                </span>
+                                <ActionForm action=session.log_out>
+                                    <button
+                                        type="submit"
+                                        class=BUTTON_SECONDARY
+                                        data-testid="logout"
+                                        disabled=move || session.log_out.pending().get()
+                                    >
+                                        "Log out"
+                                    </button>
+                                </ActionForm>
+                            </div>
+                        }
+                        .into_any(),
+                        _ => view! {
+                            <div class="flex items-center gap-1" data-testid="nav-signed-out">
+                                <A href="/login" attr:class=nav_link attr:data-testid="nav-login">"Log in"</A>
+                                <A href="/signup" attr:class=nav_link attr:data-testid="nav-signup">"Sign up"</A>
+                            </div>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Transition>
+        </nav>
     }
 }
 
