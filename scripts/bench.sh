@@ -17,10 +17,11 @@
 #   5. the fraud engine stopped (answers recorded unscored, fast: fail open), then
 #      restarted (how long until those answers are scored);
 #   6. token verification against the raw HMAC-SHA256 of the same bytes (criterion);
-#   7. `Score` over gRPC alone, open loop (scripts/bench/score.sh), when present.
+#   7. `Score` over gRPC alone, open loop at 100, 500 and 1,000 calls/s
+#      (`fraud/examples/score_load.rs`), against the same engine and NATS.
 #
 # GG_BENCH_GUESTS (2000), GG_BENCH_CONCURRENCY (16), GG_BENCH_EVENTS (20),
-# GG_BENCH_PGBENCH_SECONDS (10) size the runs; GG_BENCH_OUT (target/bench) is where the
+# GG_BENCH_PGBENCH_SECONDS (10), GG_BENCH_SCORE_SECONDS (10) size the runs; GG_BENCH_OUT (target/bench) is where the
 # results go.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -47,6 +48,7 @@ cd "$GG_ROOT"
 log "== release build (server, fraud engine, load generator) =="
 cargo build --locked --release -p server -p fraud
 cargo build --locked --release -p server --example loadgen
+cargo build --locked --release -p fraud --example score_load
 bin="$CARGO_TARGET_DIR/release"
 
 stack_start_services bench
@@ -221,12 +223,14 @@ print(json.dumps({"ns": found}))
 PY
 echo
 
-if [ -x "$GG_ROOT/scripts/bench/score.sh" ]; then
-    log "== 7. Score over gRPC alone (scripts/bench/score.sh) =="
-    "$GG_ROOT/scripts/bench/score.sh" "$results/score.json" \
-        || failures+=("scripts/bench/score.sh failed")
-    echo
+log "== 7. Score over gRPC alone, open loop =="
+if "$bin/examples/score_load" --url "http://127.0.0.1:$fraud_port" --rates 100,500,1000 \
+    --seconds "${GG_BENCH_SCORE_SECONDS:-10}" | tee "$run_dir/score.out"; then
+    sed -n 's/^RESULT //p' "$run_dir/score.out" >"$results/score.json"
+else
+    failures+=("the Score load generator failed")
 fi
+echo
 
 # The results file: the machine, the versions, every figure, and the table.
 python3 - "$results" "$out_dir" "$concurrency" "$guests" "$events" <<PY
@@ -270,6 +274,9 @@ figures = {
     "engine_stopped_rsvp_p99_ms": runs["engine-stopped"]["rsvp"]["report"]["latency_ms"]["p99"],
     "catch_up_s": runs["catch-up"]["seconds"],
 }
+for entry in runs.get("score") or []:
+    figures["score_p50_ms_at_%d" % entry["rate"]] = entry["p50_ms"]
+    figures["score_p99_ms_at_%d" % entry["rate"]] = entry["p99_ms"]
 token = runs["token"]["ns"]
 verify, raw = token.get("token/parse and verify a token"), token.get("token/raw HMAC-SHA256 of the same bytes")
 if verify and raw:

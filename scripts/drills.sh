@@ -11,6 +11,7 @@
 #   PostgreSQL stopped -m immediate           resilience.rs with_postgres_down...
 #   a replica sent SIGTERM behind nginx       edge.rs       a_replica_sent_sigterm...
 #   a redelivery after a lost ack             pipeline.rs   publishing_an_event_again_or_redelivering...
+#   the engine SIGKILLed 5 times mid-consumption   fraud tests/engine/consumer.rs an_engine_killed...
 #   an outbox row that cannot be published    resilience.rs outbox_rows_that_cannot_be_published...
 #   one link 20 times at once, 50 guests for 10 places   resilience.rs
 #   10,000 malformed / tampered / expired / wrong-key tokens   app invitations::token
@@ -26,6 +27,8 @@ cargo test --locked -p server --features app/ssr --test resilience -- --nocaptur
 step "NATS down and redelivery (pipeline)"
 cargo test --locked -p server --features app/ssr --test pipeline -- --nocapture \
     events_written_while_nats_is_down publishing_an_event_again_or_redelivering
+step "the fraud engine's process SIGKILLed while consuming (fraud)"
+cargo test --locked -p fraud --test engine -- --nocapture an_engine_killed_again_and_again
 step "SIGTERM under load behind nginx (edge)"
 cargo test --locked -p server --features app/ssr --test edge -- --nocapture a_replica_sent_sigterm
 step "10,000 bad tokens"

@@ -15,8 +15,16 @@
 //! rewrite without an event (forgetting a guest) keeps it. The bucket is opened with
 //! limit markers, so an expired or purged key leaves a short-lived marker and readers
 //! see it as absent.
+//!
+//! Reads are served from the engine's own copy of the keys it read lately when that copy
+//! is current ([`crate::cache`]: a watch on the bucket keeps it coherent with every
+//! engine's writes); a write that finds the key changed re-reads it from the bucket. A
+//! change that leaves a value and its expiry as they were writes nothing.
 
-use crate::heuristics::{DeviceGuests, DeviceKey, GuestBaseline, OriginAccesses, OriginId};
+use crate::{
+    cache::{BaselineCache, Cached},
+    heuristics::{DeviceGuests, DeviceKey, GuestBaseline, OriginAccesses, OriginId},
+};
 use async_nats::{
     header::{NATS_EXPECTED_LAST_SUBJECT_SEQUENCE, NATS_MESSAGE_TTL},
     jetstream::{self, context::PublishErrorKind, kv, kv::Operation},
@@ -168,6 +176,7 @@ pub struct BaselineStore {
     kv: kv::Store,
     jetstream: jetstream::Context,
     settings: StoreSettings,
+    cache: BaselineCache,
 }
 
 impl BaselineStore {
@@ -186,6 +195,7 @@ impl BaselineStore {
         .await
         .map_err(BaselineError::Unavailable)?;
         Ok(Self {
+            cache: BaselineCache::watch(kv.clone()),
             kv,
             jetstream: jetstream.clone(),
             settings,
@@ -269,37 +279,60 @@ impl BaselineStore {
 
     /// Deletes a guest's baseline (a purge: no earlier value remains).
     pub async fn delete_guest(&self, guest_id: Uuid) -> Result<(), BaselineError> {
-        self.kv
-            .purge_with_ttl(Self::guest_key(guest_id), MARKER_TTL)
+        let key = Self::guest_key(guest_id);
+        let purged = self
+            .kv
+            .purge_with_ttl(&key, MARKER_TTL)
             .await
-            .map_err(unavailable)
+            .map_err(unavailable);
+        self.cache.forget(&key);
+        purged
     }
 
-    /// Reads a value and its revision; a missing, deleted or expired key is the
-    /// default value.
+    /// Whether reads are being served from the engine's copy (its watch runs).
+    pub fn cache_is_live(&self) -> bool {
+        self.cache.is_live()
+    }
+
+    /// Reads a value and its revision, from the engine's copy when it is current; a
+    /// missing, deleted or expired key is the default value.
     async fn read<T: DeserializeOwned + Default>(
         &self,
         key: &str,
     ) -> Result<Read<T>, BaselineError> {
-        let entry = self.kv.entry(key).await.map_err(unavailable)?;
-        match entry {
-            Some(entry) if entry.operation == Operation::Put => {
-                let stored: Stored<T> =
-                    serde_json::from_slice(&entry.value).map_err(|_| BaselineError::Corrupt {
-                        key: key.to_owned(),
-                    })?;
-                Ok(Read {
-                    value: stored.value,
-                    expires_at: stored.expires_at,
-                    revision: entry.revision,
-                })
+        if let Some(cached) = self.cache.get(key) {
+            if let Some(read) = decode(key, &cached, Utc::now())? {
+                return Ok(read);
             }
-            Some(marker) => Ok(Read {
-                revision: marker.revision,
-                ..Read::default()
-            }),
-            None => Ok(Read::default()),
         }
+        self.read_bucket(key).await
+    }
+
+    /// Reads a value and its revision from the bucket itself (and keeps it in the copy).
+    async fn read_bucket<T: DeserializeOwned + Default>(
+        &self,
+        key: &str,
+    ) -> Result<Read<T>, BaselineError> {
+        let ticket = self.cache.ticket();
+        let entry = self.kv.entry(key).await.map_err(unavailable)?;
+        let cached = match entry {
+            Some(entry) => Cached {
+                bytes: (entry.operation == Operation::Put).then_some(entry.value),
+                revision: entry.revision,
+            },
+            None => Cached {
+                bytes: None,
+                revision: 0,
+            },
+        };
+        // Read from the bucket just now: a value past its expiry is one whose marker
+        // is not written yet, and is absent all the same.
+        let read = decode(key, &cached, Utc::now())?.unwrap_or_else(|| Read {
+            revision: cached.revision,
+            ..Read::default()
+        });
+        self.cache.offer(ticket, key, cached);
+        Ok(read)
     }
 
     /// Read, change, write back only if nobody wrote in between; otherwise start again.
@@ -311,22 +344,31 @@ impl BaselineStore {
         change: impl Fn(&mut T),
     ) -> Result<T, BaselineError> {
         for attempt in 0..MAX_CAS_ATTEMPTS {
+            // The first attempt may start from the copy; after a conflict, the bucket.
             let Read {
                 mut value,
-                expires_at,
+                expires_at: stored_expiry,
                 revision,
             } = match seen.take() {
                 Some(read) => read,
-                None => self.read::<T>(key).await?,
+                None if attempt == 0 => self.read::<T>(key).await?,
+                None => self.read_bucket::<T>(key).await?,
             };
+            let before = serde_json::to_vec(&value).map_err(unavailable)?;
             change(&mut value);
             let now = Utc::now();
-            let expires_at = match (retain, expires_at) {
+            let expires_at = match (retain, stored_expiry) {
                 (Retain::Until(wanted), Some(stored)) => wanted.max(stored),
                 (Retain::Until(wanted), None) => wanted,
                 (Retain::AsStored, Some(stored)) => stored,
                 (Retain::AsStored, None) => self.settings.expiry(None, now),
             };
+            let unchanged = revision != 0
+                && stored_expiry == Some(expires_at)
+                && serde_json::to_vec(&value).map_err(unavailable)? == before;
+            if unchanged {
+                return Ok(value);
+            }
             let ttl = (expires_at - now).to_std().unwrap_or(MIN_TTL).max(MIN_TTL);
             let bytes = serde_json::to_vec(&Stored {
                 value: &value,
@@ -336,8 +378,11 @@ impl BaselineStore {
             if self.write(key, bytes, revision, ttl).await? {
                 return Ok(value);
             }
-            // Someone else wrote first: back off a little, spread by attempt.
-            tokio::time::sleep(Duration::from_millis(u64::from(attempt % 8) + 1)).await;
+            // Someone else wrote first (or the copy was behind): read the bucket again,
+            // at once the first time, then backing off a little, spread by attempt.
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(u64::from(attempt % 8) + 1)).await;
+            }
         }
         Err(BaselineError::Contention {
             key: key.to_owned(),
@@ -364,18 +409,59 @@ impl BaselineStore {
         let seconds = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
         headers.insert(NATS_MESSAGE_TTL, HeaderValue::from(seconds));
         let subject = format!("{}{key}", self.kv.prefix);
+        let bytes = bytes::Bytes::from(bytes);
+        let ticket = self.cache.ticket();
         let acknowledged = self
             .jetstream
-            .publish_with_headers(subject, headers, bytes.into())
+            .publish_with_headers(subject, headers, bytes.clone())
             .await
             .map_err(unavailable)?
             .await;
         match acknowledged {
-            Ok(_) => Ok(true),
+            Ok(ack) => {
+                self.cache.offer(
+                    ticket,
+                    key,
+                    Cached {
+                        bytes: Some(bytes),
+                        revision: ack.sequence,
+                    },
+                );
+                Ok(true)
+            }
             Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Ok(false),
             Err(e) => Err(unavailable(e)),
         }
     }
+}
+
+/// A value as held in the copy or read from the bucket; `None` when it has expired
+/// (its marker may not be written yet: the caller asks the bucket).
+fn decode<T: DeserializeOwned + Default>(
+    key: &str,
+    cached: &Cached,
+    now: DateTime<Utc>,
+) -> Result<Option<Read<T>>, BaselineError> {
+    let Some(bytes) = &cached.bytes else {
+        return Ok(Some(Read {
+            revision: cached.revision,
+            ..Read::default()
+        }));
+    };
+    let stored: Stored<T> = serde_json::from_slice(bytes).map_err(|_| BaselineError::Corrupt {
+        key: key.to_owned(),
+    })?;
+    if stored
+        .expires_at
+        .is_some_and(|expires_at| expires_at <= now)
+    {
+        return Ok(None);
+    }
+    Ok(Some(Read {
+        value: stored.value,
+        expires_at: stored.expires_at,
+        revision: cached.revision,
+    }))
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@
 //!   pure bookkeeping of what an access teaches.
 //! - [`baselines`]: per-guest, per-device and per-origin memory in a NATS JetStream KV
 //!   bucket, every value with a TTL.
+//! - [`cache`]: the engine's copy of the baselines it read lately, kept coherent by a
+//!   watch on the bucket.
 //! - [`engine`]: score an access, approve a device, reset or forget a guest.
 //! - [`results`]: the score of each access consumed from JetStream, computed once.
 //! - [`scoring`]: the `guestguard.fraud.v1.FraudService` implementation.
@@ -16,6 +18,7 @@
 //!   and runs it beside the consumers.
 
 pub mod baselines;
+pub mod cache;
 pub mod consumer;
 pub mod engine;
 pub mod forget;

@@ -1,8 +1,12 @@
-//! The shared baselines: they outlive an engine, survive concurrent engines, and hold
-//! device keys exactly as the web server keyed them.
+//! The shared baselines: they outlive an engine, survive concurrent engines, hold
+//! device keys exactly as the web server keyed them, and every engine's copy of them
+//! follows what the others write.
 
-use crate::helpers::{device_key, Access, Engine, Nats, LAPTOP};
-use fraud::{baselines::BaselineStore, heuristics::DeviceKey};
+use crate::helpers::{device_key, eventually, Access, Engine, Nats, LAPTOP};
+use fraud::{
+    baselines::{BaselineStore, Retain, StoreSettings},
+    heuristics::{DeviceKey, GuestBaseline},
+};
 use uuid::Uuid;
 
 const HOME: &str = "203.0.113.20";
@@ -139,4 +143,108 @@ async fn an_engine_takes_over_the_bucket_and_the_baselines_of_the_previous_versi
     let baseline = nats.bucket_value(&BaselineStore::guest_key(guest)).await;
     assert_eq!(baseline["trusted_device"], device_key("phone"));
     assert!(baseline["expires_at"].is_string(), "{baseline}");
+}
+
+/// A baseline store as an engine opens it: on its own connection, as the engine's user
+/// (whose permissions must allow watching the bucket).
+async fn engine_store(nats: &Nats) -> BaselineStore {
+    let client = nats
+        .connect_as(proto::nats::ENGINE)
+        .await
+        .expect("NATS connects");
+    BaselineStore::open(
+        &async_nats::jetstream::new(client),
+        StoreSettings::default(),
+    )
+    .await
+    .expect("the baselines bucket")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_reading_from_its_copy_sees_what_another_engine_writes_and_deletes() {
+    let nats = Nats::start().await;
+    let (mine, theirs) = tokio::join!(engine_store(&nats), engine_store(&nats));
+    eventually("both engines' copies to follow the bucket", || async {
+        (mine.cache_is_live() && theirs.cache_is_live()).then_some(())
+    })
+    .await;
+    let guest = Uuid::from_u128(7);
+    mine.update_guest(guest, None, Retain::AsStored, |baseline| {
+        baseline.responded = true;
+    })
+    .await
+    .expect("written");
+    assert!(mine.guest(guest).await.expect("read").value.responded);
+
+    // Another engine changes the guest: this engine's copy follows.
+    theirs
+        .update_guest(guest, None, Retain::AsStored, |baseline| {
+            assert!(
+                baseline.responded,
+                "the other engine reads what was written"
+            );
+            baseline.responded = false;
+            baseline.trusted_ip = Some("198.51.100.9".parse().expect("address"));
+        })
+        .await
+        .expect("written");
+    eventually("this engine to see the other's write", || async {
+        let read = mine.guest(guest).await.expect("read").value;
+        (!read.responded).then_some(())
+    })
+    .await;
+
+    // A write starting from this engine's copy builds on the other's change.
+    mine.update_guest(guest, None, Retain::AsStored, |baseline| {
+        baseline.responded = true;
+    })
+    .await
+    .expect("written");
+    let stored: GuestBaseline =
+        serde_json::from_value(nats.bucket_value(&BaselineStore::guest_key(guest)).await)
+            .expect("a baseline");
+    assert!(stored.responded);
+    assert_eq!(
+        stored.trusted_ip,
+        Some("198.51.100.9".parse().expect("address"))
+    );
+
+    // The other engine forgets the guest: this engine's copy forgets it too.
+    theirs.delete_guest(guest).await.expect("deleted");
+    eventually("this engine to see the guest forgotten", || async {
+        let read = mine.guest(guest).await.expect("read").value;
+        (read == GuestBaseline::default()).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_from_a_copy_that_is_behind_is_retried_and_loses_nothing() {
+    let nats = Nats::start().await;
+    let (mine, theirs) = tokio::join!(engine_store(&nats), engine_store(&nats));
+    eventually("both engines' copies to follow the bucket", || async {
+        (mine.cache_is_live() && theirs.cache_is_live()).then_some(())
+    })
+    .await;
+    let guest = Uuid::from_u128(8);
+    let access = |n: u128| Uuid::from_u128(1_000 + n);
+    // Both engines hold the guest, then write in turn, as fast as they can: each write
+    // may start from a copy the other engine's last write has not reached yet.
+    for n in 0..40 {
+        let store = if n % 2 == 0 { &mine } else { &theirs };
+        store
+            .update_guest(guest, None, Retain::AsStored, |baseline| {
+                baseline.recent_access_ids.push(access(n));
+            })
+            .await
+            .expect("written");
+    }
+    let stored: GuestBaseline =
+        serde_json::from_value(nats.bucket_value(&BaselineStore::guest_key(guest)).await)
+            .expect("a baseline");
+    let expected: Vec<Uuid> = (0..40).map(access).collect();
+    assert_eq!(
+        stored.recent_access_ids, expected,
+        "every write is kept, in order"
+    );
 }

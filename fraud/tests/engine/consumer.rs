@@ -333,3 +333,136 @@ async fn a_guest_forgotten_event_removes_the_guests_from_the_engines_memory() {
     let index = nats.bucket_value(&BaselineStore::device_key(&tablet)).await;
     assert_eq!(index["guests"], serde_json::json!([kept]));
 }
+
+/// The engine's own binary, as deployed, consuming from `nats` (development
+/// credentials); redeliveries after `ack_wait_secs`.
+fn spawn_engine_process(nats: &Nats, ack_wait_secs: u32) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_fraud"))
+        .env("FRAUD_GRPC_ADDR", "127.0.0.1:0")
+        .env("NATS_URL", nats.url())
+        .env("FRAUD_CONSUMER_ACK_WAIT_SECS", ack_wait_secs.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the fraud engine binary starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_killed_again_and_again_while_consuming_scores_every_access_once() {
+    const GUESTS: u128 = 200;
+    const PER_GUEST: u128 = 5;
+    const KILLS: usize = 5;
+    let total = (GUESTS * PER_GUEST) as usize;
+    let nats = Nats::start().await;
+    let mut engine = spawn_engine_process(&nats, 2);
+    let jetstream = nats.jetstream().await;
+    eventually("the engine's consumer to exist", || async {
+        let stream = jetstream.get_stream(STREAM).await.ok()?;
+        stream.consumer_info(ENGINE_CONSUMER).await.ok()
+    })
+    .await;
+    // Every publication of fraud.scored, duplicates included: an access whose effect
+    // was complete but whose ack was lost publishes it again when redelivered.
+    let watcher = nats.connect_as(proto::nats::OPS).await.expect("NATS");
+    let mut published = watcher.subscribe(FRAUD_SCORED).await.expect("subscribe");
+    watcher.flush().await.expect("flush");
+    let publications = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    tokio::spawn({
+        let publications = publications.clone();
+        async move {
+            while published.next().await.is_some() {
+                publications.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    });
+
+    // The backlog: every guest opens its link five times, minutes apart.
+    let mut expected: Vec<(Uuid, Uuid)> = Vec::new();
+    let mut acks = Vec::new();
+    for n in 0..GUESTS * PER_GUEST {
+        let guest = Uuid::from_u128(1 + n % GUESTS);
+        let access_id = Uuid::from_u128(100_000 + n);
+        let access = Access::by(guest, &format!("phone-{guest}"), HOME)
+            .at((n / GUESTS) as i64 * 10)
+            .event(access_id);
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(
+            async_nats::header::NATS_MESSAGE_ID,
+            access_id.to_string().as_str(),
+        );
+        let body = serde_json::to_vec(&access).expect("JSON");
+        acks.push(
+            jetstream
+                .publish_with_headers(ACCESS_ATTEMPTED, headers, body.into())
+                .await
+                .expect("published"),
+        );
+        expected.push((guest, access_id));
+    }
+    for ack in acks {
+        ack.await.expect("stored by the stream");
+    }
+
+    // SIGKILL the engine each time another share of the backlog has been scored, while
+    // it has messages in hand, and start it again.
+    for kill in 1..=KILLS {
+        let threshold = total * kill / (KILLS + 2);
+        eventually(
+            &format!("{threshold} publications before kill {kill}"),
+            || async {
+                (publications.load(std::sync::atomic::Ordering::Relaxed) >= threshold).then_some(())
+            },
+        )
+        .await;
+        engine.start_kill().expect("SIGKILL");
+        engine.wait().await.expect("the engine exits");
+        engine = spawn_engine_process(&nats, 2);
+    }
+    let info = nats.wait_until_consumed().await;
+
+    let scored = nats.fraud_scored().await;
+    // Every delivery has a consumer sequence: those beyond one per access were deliveries
+    // again of messages a killed engine had in hand.
+    let redelivered = info
+        .delivered
+        .consumer_sequence
+        .saturating_sub(total as u64);
+    let publications = publications.load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "drill: {total} accesses, {KILLS} SIGKILLs, {redelivered} redelivered, \
+         {publications} publications of fraud.scored ({} after an effect whose ack was lost), \
+         {} kept by the stream",
+        publications.saturating_sub(total),
+        scored.len()
+    );
+    assert!(
+        redelivered > 0,
+        "the kills interrupted messages in hand: {info:?}"
+    );
+    assert_eq!(
+        scored.len(),
+        total,
+        "one fraud.scored per access in the stream"
+    );
+    for (_, access_id) in &expected {
+        only_score_of(&scored, *access_id);
+    }
+    // And one effect in the baselines: each guest's five accesses, each recorded once.
+    for guest in 1..=GUESTS {
+        let guest = Uuid::from_u128(guest);
+        let baseline = nats.bucket_value(&BaselineStore::guest_key(guest)).await;
+        let recorded: Vec<Uuid> =
+            serde_json::from_value(baseline["recent_access_ids"].clone()).expect("ids");
+        let unique: BTreeSet<Uuid> = recorded.iter().copied().collect();
+        let wanted: BTreeSet<Uuid> = expected
+            .iter()
+            .filter(|(g, _)| *g == guest)
+            .map(|(_, id)| *id)
+            .collect();
+        assert_eq!(recorded.len(), unique.len(), "recorded twice: {baseline}");
+        assert_eq!(unique, wanted, "{baseline}");
+    }
+    let _ = engine.kill().await;
+}
