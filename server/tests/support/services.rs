@@ -105,7 +105,7 @@ impl Postgres {
             assert!(status.success(), "chown of the test cluster folder failed");
         }
         let port = free_port();
-        let postgres = Self {
+        let mut postgres = Self {
             port,
             url: format!("postgres://guestguard@127.0.0.1:{port}/guestguard"),
             bin: postgres_bin(),
@@ -127,7 +127,22 @@ impl Postgres {
                 ],
             )
             .await;
-        postgres.start_server().await;
+        // The port was free when picked, but another test's process may take it before
+        // PostgreSQL binds it: then pick another.
+        let mut attempt = 1;
+        while let Err(failure) = postgres.try_start_server().await {
+            let log = std::fs::read_to_string(postgres.dir.path().join("postgres.log"))
+                .unwrap_or_default();
+            let taken = log.contains("could not bind") || log.contains("already in use");
+            assert!(taken && attempt < 5, "pg_ctl failed: {failure}\n{log}");
+            attempt += 1;
+            postgres.port = free_port();
+            postgres.url = format!(
+                "postgres://guestguard@127.0.0.1:{}/guestguard",
+                postgres.port
+            );
+        }
+        wait_for_port(postgres.port, "PostgreSQL").await;
         postgres
             .run(
                 "createdb",
@@ -203,6 +218,14 @@ impl Postgres {
 
     /// Starts the server (again) on the same port and data.
     pub async fn start_server(&self) {
+        if let Err(failure) = self.try_start_server().await {
+            panic!("pg_ctl failed: {failure}");
+        }
+        wait_for_port(self.port, "PostgreSQL").await;
+    }
+
+    /// `pg_ctl start` on the cluster's port; what it said when it failed.
+    async fn try_start_server(&self) -> Result<(), String> {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 \
              -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
@@ -211,9 +234,9 @@ impl Postgres {
             self.dir.path().display()
         );
         let log = self.dir.path().join("postgres.log").display().to_string();
-        self.run(
-            "pg_ctl",
-            &[
+        let output = self
+            .command("pg_ctl")
+            .args([
                 "-D",
                 &self.data_dir(),
                 "-l",
@@ -222,10 +245,19 @@ impl Postgres {
                 &options,
                 "-w",
                 "start",
-            ],
-        )
-        .await;
-        wait_for_port(self.port, "PostgreSQL").await;
+            ])
+            .output()
+            .await
+            .map_err(|error| format!("pg_ctl could not run: {error}"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ))
+        }
     }
 
     /// Stops the server at once, as a crash would (immediate shutdown: no checkpoint,
