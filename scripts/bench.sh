@@ -26,8 +26,8 @@
 #      monitor, and how many any monitor missed.
 #
 # GG_BENCH_GUESTS (2000), GG_BENCH_CONCURRENCY (16), GG_BENCH_EVENTS (20),
-# GG_BENCH_PGBENCH_SECONDS (10), GG_BENCH_SCORE_SECONDS (10), GG_BENCH_MONITORS (1000) size the runs; GG_BENCH_OUT (target/bench) is where the
-# results go.
+# GG_BENCH_PGBENCH_SECONDS (10), GG_BENCH_SCORE_SECONDS (10), GG_BENCH_MONITORS (1000)
+# size the runs; GG_BENCH_OUT (target/bench) is where the results go.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 source "$GG_ROOT/scripts/stack.sh"
@@ -36,11 +36,12 @@ guests="${GG_BENCH_GUESTS:-2000}"
 concurrency="${GG_BENCH_CONCURRENCY:-16}"
 events="${GG_BENCH_EVENTS:-20}"
 pg_seconds="${GG_BENCH_PGBENCH_SECONDS:-10}"
+score_seconds="${GG_BENCH_SCORE_SECONDS:-10}"
 monitors="${GG_BENCH_MONITORS:-1000}"
 out_dir="${GG_BENCH_OUT:-$GG_ROOT/target/bench}"
 catch_up_limit=60
 
-for setting in guests concurrency events pg_seconds monitors; do
+for setting in guests concurrency events pg_seconds score_seconds monitors; do
     [[ "${!setting}" =~ ^[1-9][0-9]*$ ]] || die "the benchmark's $setting must be a positive number"
 done
 [ "$events" -le "$guests" ] || die "GG_BENCH_EVENTS must be at most GG_BENCH_GUESTS"
@@ -243,7 +244,7 @@ echo
 
 log "== 7. Score over gRPC alone, open loop =="
 if "$bin/examples/score_load" --url "http://127.0.0.1:$fraud_port" --rates 100,500,1000 \
-    --seconds "${GG_BENCH_SCORE_SECONDS:-10}" | tee "$run_dir/score.out"; then
+    --seconds "$score_seconds" | tee "$run_dir/score.out"; then
     sed -n 's/^RESULT //p' "$run_dir/score.out" >"$results/score.json"
 else
     failures+=("the Score load generator failed")

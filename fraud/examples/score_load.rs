@@ -66,24 +66,11 @@ fn parse_options() -> Result<Options, String> {
             "--rates" => {
                 options.rates = value()?
                     .split(',')
-                    .map(|rate| rate.trim().parse::<u32>().ok().filter(|rate| *rate > 0))
-                    .collect::<Option<_>>()
-                    .ok_or("--rates must be positive numbers separated by commas")?;
+                    .map(|rate| positive(&flag, rate.trim()))
+                    .collect::<Result<_, _>>()?;
             }
-            "--seconds" => {
-                options.seconds = value()?
-                    .parse()
-                    .ok()
-                    .filter(|seconds| *seconds > 0)
-                    .ok_or("--seconds must be a positive number")?;
-            }
-            "--guests" => {
-                options.guests = value()?
-                    .parse()
-                    .ok()
-                    .filter(|guests| *guests > 0)
-                    .ok_or("--guests must be a positive number")?;
-            }
+            "--seconds" => options.seconds = positive(&flag, &value()?)?.into(),
+            "--guests" => options.guests = positive(&flag, &value()?)?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -91,6 +78,13 @@ fn parse_options() -> Result<Options, String> {
         return Err("--url is required".into());
     }
     Ok(options)
+}
+
+/// A positive whole number given to `flag`.
+fn positive(flag: &str, value: &str) -> Result<u32, String> {
+    value.parse::<u32>().ok().filter(|n| *n > 0).ok_or(format!(
+        "{flag} must be a positive number (or numbers separated by commas), not {value:?}"
+    ))
 }
 
 #[tokio::main]

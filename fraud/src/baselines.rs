@@ -336,7 +336,7 @@ impl BaselineStore {
     }
 
     /// Read, change, write back only if nobody wrote in between; otherwise start again.
-    async fn modify<T: Serialize + DeserializeOwned + Default>(
+    async fn modify<T: Serialize + DeserializeOwned + Default + Clone + PartialEq>(
         &self,
         key: &str,
         mut seen: Option<Read<T>>,
@@ -354,7 +354,7 @@ impl BaselineStore {
                 None if attempt == 0 => self.read::<T>(key).await?,
                 None => self.read_bucket::<T>(key).await?,
             };
-            let before = serde_json::to_vec(&value).map_err(unavailable)?;
+            let before = value.clone();
             change(&mut value);
             let now = Utc::now();
             let expires_at = match (retain, stored_expiry) {
@@ -363,9 +363,7 @@ impl BaselineStore {
                 (Retain::AsStored, Some(stored)) => stored,
                 (Retain::AsStored, None) => self.settings.expiry(None, now),
             };
-            let unchanged = revision != 0
-                && stored_expiry == Some(expires_at)
-                && serde_json::to_vec(&value).map_err(unavailable)? == before;
+            let unchanged = revision != 0 && stored_expiry == Some(expires_at) && value == before;
             if unchanged {
                 return Ok(value);
             }

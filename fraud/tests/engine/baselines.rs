@@ -160,14 +160,20 @@ async fn engine_store(nats: &Nats) -> BaselineStore {
     .expect("the baselines bucket")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_engine_reading_from_its_copy_sees_what_another_engine_writes_and_deletes() {
-    let nats = Nats::start().await;
-    let (mine, theirs) = tokio::join!(engine_store(&nats), engine_store(&nats));
+/// Two engines' stores on `nats`, once both copies follow the bucket.
+async fn two_engine_stores(nats: &Nats) -> (BaselineStore, BaselineStore) {
+    let (mine, theirs) = tokio::join!(engine_store(nats), engine_store(nats));
     eventually("both engines' copies to follow the bucket", || async {
         (mine.cache_is_live() && theirs.cache_is_live()).then_some(())
     })
     .await;
+    (mine, theirs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_reading_from_its_copy_sees_what_another_engine_writes_and_deletes() {
+    let nats = Nats::start().await;
+    let (mine, theirs) = two_engine_stores(&nats).await;
     let guest = Uuid::from_u128(7);
     mine.update_guest(guest, None, Retain::AsStored, |baseline| {
         baseline.responded = true;
@@ -221,11 +227,7 @@ async fn an_engine_reading_from_its_copy_sees_what_another_engine_writes_and_del
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_from_a_copy_that_is_behind_is_retried_and_loses_nothing() {
     let nats = Nats::start().await;
-    let (mine, theirs) = tokio::join!(engine_store(&nats), engine_store(&nats));
-    eventually("both engines' copies to follow the bucket", || async {
-        (mine.cache_is_live() && theirs.cache_is_live()).then_some(())
-    })
-    .await;
+    let (mine, theirs) = two_engine_stores(&nats).await;
     let guest = Uuid::from_u128(8);
     let access = |n: u128| Uuid::from_u128(1_000 + n);
     // Both engines hold the guest, then write in turn, as fast as they can: each write
