@@ -29,6 +29,11 @@ web_port="${GG_WEB_PORT:-3000}"
 smtp_port="${GG_SMTP_PORT:-2525}"
 mail_port="${GG_MAIL_PORT:-8025}"
 
+# `cargo leptos watch` builds the server with RUSTFLAGS="--cfg erase_components" (its
+# debug default); the engine and the worker are built with the same flags, so the web
+# app reuses every dependency they compiled instead of compiling them all again.
+leptos_dev_rustflags="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components"
+
 trap stack_stop EXIT
 trap 'exit 130' INT TERM
 
@@ -46,7 +51,7 @@ if [ -z "${NATS_URL:-}" ]; then
     fi
 fi
 if [ -z "${FRAUD_GRPC_URL:-}" ]; then
-    cargo build -p fraud
+    RUSTFLAGS="$leptos_dev_rustflags" cargo build -p fraud
     FRAUD_GRPC_ADDR="127.0.0.1:$fraud_port" stack_spawn "fraud engine on 127.0.0.1:$fraud_port" \
         "$CARGO_TARGET_DIR/debug/fraud"
     wait_for_port "$fraud_port" "the fraud engine"
@@ -61,7 +66,7 @@ if [ -z "${SMTP_HOST:-}" ]; then
     stack_start_mail "$GG_ROOT/.data/mail" "$smtp_port" "$mail_port"
     export SMTP_HOST=127.0.0.1 SMTP_PORT="$smtp_port"
 fi
-cargo build -p server --bin notify
+RUSTFLAGS="$leptos_dev_rustflags" cargo build -p server --bin notify
 stack_spawn "notification worker" "$CARGO_TARGET_DIR/debug/notify"
 log "emails: http://127.0.0.1:$mail_port/ (the mail catcher)"
 log "building the web app; migrations are applied when it starts"

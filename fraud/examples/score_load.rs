@@ -214,16 +214,13 @@ async fn calls(
     let count = (span.as_secs_f64() * f64::from(rate)).round() as u64;
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
     let event_id = Arc::new(derive(run_id, "event", 0).to_string());
-    let start = tokio::time::Instant::now();
+    let mut ticks = pace(Instant::now(), interval, count);
     let mut tasks = tokio::task::JoinSet::new();
-    for n in 0..count {
-        let due = start + interval.mul_f64(n as f64);
-        tokio::time::sleep_until(due).await;
+    while let Some(due) = ticks.recv().await {
         let guest = (*next_guest % u64::from(guests)) as u32;
         *next_guest += 1;
         let request = access(run_id, &event_id, guest, is_rsvp);
         let mut client = client.clone();
-        let due = due.into_std();
         tasks.spawn(async move {
             let sent = Instant::now();
             let answer = tokio::time::timeout(CALL_TIMEOUT, client.score(request)).await;
@@ -245,6 +242,29 @@ async fn calls(
         latencies.from_sent.push(from_sent);
     }
     Ok(latencies)
+}
+
+/// Yields each of `count` calls' due times as it comes, `interval` apart from `start`.
+/// An OS thread keeps the time: the runtime's timer counts whole milliseconds, which
+/// would make every call up to a millisecond late before it is even sent.
+fn pace(
+    start: Instant,
+    interval: Duration,
+    count: u64,
+) -> tokio::sync::mpsc::UnboundedReceiver<Instant> {
+    let (due_times, ticks) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for n in 0..count {
+            let due = start + interval.mul_f64(n as f64);
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            if due_times.send(due).is_err() {
+                return;
+            }
+        }
+    });
+    ticks
 }
 
 /// An opening or the RSVP of guest `guest` of the run, from its own device and address.

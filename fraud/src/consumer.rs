@@ -374,6 +374,8 @@ impl ScoreAccess {
             .map_err(|e| HandleError::Poison(e.to_string()))?;
         let id = access.access_log_id;
 
+        // Assessed after this engine's recordings of the same guest, device and origin.
+        let held = self.engine.hold(&attempt).await;
         let (result, seen) = match self.results.get(id).await? {
             Some(earlier) => (earlier, None),
             None => {
@@ -386,6 +388,7 @@ impl ScoreAccess {
             }
         };
         self.engine.remember(&attempt, result.band, seen).await?;
+        drop(held);
 
         let scored = FraudScored {
             event_id: access.event_id,

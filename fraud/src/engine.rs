@@ -3,7 +3,9 @@
 //! [`crate::forget`]):
 //!
 //! - score an access: read the guest, its device and its origin → run the heuristics →
-//!   record the access in all three (each write a compare-and-set with a TTL);
+//!   record the access in all three (each write a compare-and-set with a TTL); the gRPC
+//!   `Score` answers before the recording is stored ([`crate::recording`]), the
+//!   consumer acknowledges after;
 //! - approve a device: the host confirms it as the guest's;
 //! - reset a guest: forget what was learned about it, and with `forget` also remove it
 //!   from the device and origin indexes (data deletion).
@@ -14,6 +16,7 @@ use crate::{
         self, AccessAttempt, Assessment, DeviceGuests, DeviceKey, GuestBaseline, Known,
         OriginAccesses, RiskBand, ScoringSettings,
     },
+    recording::{Held, Recorder},
 };
 use chrono::{DateTime, Utc};
 use futures::future::try_join_all;
@@ -26,6 +29,7 @@ use uuid::Uuid;
 pub struct FraudEngine {
     store: BaselineStore,
     settings: Arc<ScoringSettings>,
+    recorder: Recorder,
 }
 
 /// A host's approval of one of a guest's devices.
@@ -52,14 +56,50 @@ impl FraudEngine {
         Self {
             store,
             settings: Arc::new(settings),
+            recorder: Recorder::default(),
         }
     }
 
-    /// Scores one access and records it in the shared baselines.
-    pub async fn score_access(&self, attempt: &AccessAttempt) -> Result<Assessment, BaselineError> {
-        let (assessment, seen) = self.assess(attempt).await?;
-        self.remember(attempt, assessment.band, Some(seen)).await?;
+    /// Scores one access and answers; recording it in the shared baselines goes on in
+    /// the background ([`crate::recording`]: after this engine's earlier recordings of
+    /// the same guest, device and origin, which this assessment saw).
+    pub async fn score_access(&self, attempt: AccessAttempt) -> Result<Assessment, BaselineError> {
+        let slot = self.recorder.slot().await;
+        let held = self.hold(&attempt).await;
+        let (assessment, seen) = self.assess(&attempt).await?;
+        let engine = self.clone();
+        let band = assessment.band;
+        tokio::spawn(async move {
+            if let Err(error) = engine.remember(&attempt, band, Some(seen)).await {
+                tracing::warn!(
+                    %error,
+                    guest_id = %attempt.guest_id,
+                    "a scored access could not be recorded in the baselines"
+                );
+            }
+            drop((held, slot));
+        });
         Ok(assessment)
+    }
+
+    /// Waits for this engine's recordings of the access's guest, device and origin, and
+    /// holds them until dropped: hold it while assessing and recording.
+    pub async fn hold(&self, attempt: &AccessAttempt) -> Held {
+        let mut keys = vec![BaselineStore::guest_key(attempt.guest_id)];
+        keys.extend(attempt.device.as_ref().map(BaselineStore::device_key));
+        keys.extend(attempt.origin().as_ref().map(BaselineStore::origin_key));
+        self.recorder.locks.hold(keys).await
+    }
+
+    /// Waits until every recording under way has been stored (or has failed): a
+    /// stopping engine finishes them first.
+    pub async fn settled(&self) {
+        self.recorder.settled().await;
+    }
+
+    /// How many recordings are under way.
+    pub fn recordings_pending(&self) -> usize {
+        self.recorder.pending()
     }
 
     /// Scores one access against the current baselines, without recording it; also
@@ -139,6 +179,7 @@ impl FraudEngine {
 
     /// Makes a device the guest's trusted one (and its network the trusted network).
     pub async fn approve_device(&self, approval: &DeviceApproval) -> Result<(), BaselineError> {
+        let _held = self.hold_guest(approval.guest_id).await;
         let retain = self.store.retain_for(approval.event_starts_at, Utc::now());
         self.store
             .update_guest(approval.guest_id, None, retain, |baseline| {
@@ -152,6 +193,8 @@ impl FraudEngine {
     /// with `forget`, also removes it from the index of every device and origin it
     /// used. Resetting twice has the effect of once.
     pub async fn reset_guest(&self, guest_id: Uuid, forget: bool) -> Result<(), BaselineError> {
+        // After this engine's recordings of the guest: none writes it back afterwards.
+        let _held = self.hold_guest(guest_id).await;
         if forget {
             // Indexes first: if this fails half way, the baseline still names them.
             let known = self.store.guest(guest_id).await?.value;
@@ -170,6 +213,13 @@ impl FraudEngine {
             tokio::try_join!(try_join_all(devices), try_join_all(origins))?;
         }
         self.store.delete_guest(guest_id).await
+    }
+
+    async fn hold_guest(&self, guest_id: Uuid) -> Held {
+        self.recorder
+            .locks
+            .hold(vec![BaselineStore::guest_key(guest_id)])
+            .await
     }
 }
 

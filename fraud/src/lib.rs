@@ -9,6 +9,7 @@
 //! - [`cache`]: the engine's copy of the baselines it read lately, kept coherent by a
 //!   watch on the bucket.
 //! - [`engine`]: score an access, approve a device, reset or forget a guest.
+//! - [`recording`]: recording a scored access after answering; per-key turns.
 //! - [`results`]: the score of each access consumed from JetStream, computed once.
 //! - [`scoring`]: the `guestguard.fraud.v1.FraudService` implementation.
 //! - [`consumer`]: the durable consumer loop, and the `access.attempted` consumer that
@@ -23,6 +24,7 @@ pub mod consumer;
 pub mod engine;
 pub mod forget;
 pub mod heuristics;
+pub mod recording;
 pub mod results;
 pub mod scoring;
 pub mod settings;

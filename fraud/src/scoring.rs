@@ -175,7 +175,7 @@ impl FraudService for FraudEngine {
     ) -> Result<Response<ScoreResponse>, Status> {
         let attempt = parse(request.get_ref(), Utc::now())?;
         let assessment = self
-            .score_access(&attempt)
+            .score_access(attempt)
             .await
             .map_err(Status::from)
             .inspect_err(log_failure("scoring"))?;

@@ -30,6 +30,8 @@ const NATS_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one baseline read or write may wait for JetStream before the score call
 /// answers `UNAVAILABLE`.
 const NATS_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a stopping engine waits for the recordings still under way.
+const RECORDINGS_DRAIN: Duration = Duration::from_secs(10);
 /// How often the health status follows the NATS connection.
 const HEALTH_POLL: Duration = Duration::from_millis(500);
 
@@ -107,6 +109,11 @@ impl FraudServer {
         })
     }
 
+    /// The engine the server runs (for waiting on its recordings).
+    pub fn engine(&self) -> FraudEngine {
+        self.engine.clone()
+    }
+
     /// The address the server listens on.
     pub fn address(&self) -> SocketAddr {
         self.listener
@@ -115,7 +122,7 @@ impl FraudServer {
     }
 
     /// Serves gRPC and consumes `access.attempted` and `guest.forgotten` until the stop token is cancelled (or
-    /// the gRPC server fails), then finishes in-flight calls and messages.
+    /// the gRPC server fails), then finishes in-flight calls, messages and recordings.
     ///
     /// The health service reports `guestguard.fraud.v1.FraudService` as SERVING only
     /// while the NATS connection is up.
@@ -133,6 +140,7 @@ impl FraudServer {
         if let Some(tls) = self.tls {
             server = server.tls_config(tls).context("configuring gRPC TLS")?;
         }
+        let engine = self.engine.clone();
         // Every call, health checks included, must carry the service token.
         let served = server
             .add_service(InterceptedService::new(health_service, self.auth.clone()))
@@ -145,6 +153,16 @@ impl FraudServer {
             .context("serving gRPC");
         stop.cancel();
         let _ = tokio::join!(health, consumer, forget_consumer);
+        // Answers already given: what they learned is stored before the engine goes.
+        if tokio::time::timeout(RECORDINGS_DRAIN, engine.settled())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                pending = engine.recordings_pending(),
+                "stopping with scored accesses not yet recorded in the baselines"
+            );
+        }
         served
     }
 }

@@ -15,9 +15,10 @@ const HOME: &str = "203.0.113.20";
 async fn a_new_engine_on_the_same_nats_knows_the_old_baseline() {
     let nats = Nats::start().await;
     let guest = Uuid::from_u128(1);
-    let first = Engine::start(&nats).await;
+    let mut first = Engine::start(&nats).await;
     first.score(&Access::by(guest, "phone", HOME).rsvp()).await;
-    first.stop();
+    // Stopped at once: it finishes recording what it answered before it goes.
+    first.stop().await;
     drop(first);
 
     let second = Engine::start(&nats).await;
@@ -64,6 +65,7 @@ async fn two_engines_updating_the_same_guest_at_once_lose_no_update() {
         result.expect("every concurrent Score succeeds");
     }
 
+    tokio::join!(one.settled(), two.settled());
     let baseline = nats.bucket_value(&BaselineStore::guest_key(guest)).await;
     let accesses = baseline["recent_accesses"].as_array().expect("accesses");
     assert_eq!(accesses.len(), 2 * per_engine as usize, "{baseline}");
@@ -91,6 +93,7 @@ async fn device_keys_are_stored_as_the_web_server_keyed_them_and_never_hashed_ag
             )
             .await;
     }
+    engine.settled().await;
     let contents = nats.bucket_contents().await;
     let device = DeviceKey::parse(&keyed).expect("a keyed hash");
     assert!(
@@ -140,6 +143,7 @@ async fn an_engine_takes_over_the_bucket_and_the_baselines_of_the_previous_versi
         .score(&Access::by(guest, "laptop", HOME).agent(LAPTOP).at(60))
         .await;
     assert_eq!(laptop.0.reasons, ["fingerprint_mismatch"], "{laptop:?}");
+    engine.settled().await;
     let baseline = nats.bucket_value(&BaselineStore::guest_key(guest)).await;
     assert_eq!(baseline["trusted_device"], device_key("phone"));
     assert!(baseline["expires_at"].is_string(), "{baseline}");

@@ -325,6 +325,7 @@ async fn a_guest_forgotten_event_removes_the_guests_from_the_engines_memory() {
         nats.bucket_get(&BaselineStore::guest_key(deleted)).await,
         None
     );
+    engine.settled().await;
     assert!(nats
         .bucket_get(&BaselineStore::guest_key(kept))
         .await

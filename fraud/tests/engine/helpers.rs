@@ -371,6 +371,8 @@ pub async fn channel_with_token(address: SocketAddr, token: &str) -> Authorized 
 pub struct Engine {
     pub client: FraudServiceClient<Authorized>,
     pub address: SocketAddr,
+    engine: fraud::engine::FraudEngine,
+    running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     stop: CancellationToken,
 }
 
@@ -397,15 +399,24 @@ impl Engine {
             .await
             .expect("the engine builds");
         let address = server.address();
-        tokio::spawn(server.run_until_stopped());
+        let engine = server.engine();
+        let running = Some(tokio::spawn(server.run_until_stopped()));
         let client = FraudServiceClient::new(
             channel_with_token(address, proto::grpc_auth::DEVELOPMENT_TOKEN).await,
         );
         Self {
             client,
             address,
+            engine,
+            running,
             stop,
         }
+    }
+
+    /// Waits until what the engine's answers learned is stored in the bucket (a `Score`
+    /// answers before its recording is stored).
+    pub async fn settled(&self) {
+        self.engine.settled().await;
     }
 
     /// What the engine's gRPC health service says about the scoring service.
@@ -468,8 +479,12 @@ impl Engine {
             .expect("ResetGuest succeeds");
     }
 
-    pub fn stop(&self) {
+    /// Stops the engine as SIGTERM does, and waits until it has stopped.
+    pub async fn stop(&mut self) {
         self.stop.cancel();
+        if let Some(running) = self.running.take() {
+            let _ = running.await;
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! One test per heuristic, through the gRPC API.
 
-use crate::helpers::{device_key, Access, Engine, Nats, HEADLESS, LAPTOP};
+use crate::helpers::{device_key, Access, Engine, Nats, Scored, HEADLESS, LAPTOP};
 use proto::fraud::v1::{ApproveDeviceRequest, ResetGuestRequest, Risk, ScoreRequest, Sensitivity};
 use uuid::Uuid;
 
@@ -170,6 +170,39 @@ async fn thirty_openings_of_one_link_in_a_minute_are_flagged() {
     let last = last.expect("thirty openings");
     assert!(last.has("repeated_access"), "{last:?}");
     assert!(last.score() >= 60 && last.flagged(), "{last:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_openings_of_one_link_at_once_are_seen_as_a_burst() {
+    // Each answer goes before its recording is stored: the engine still assesses every
+    // opening of the link against the ones before it, so a burst cannot slip through.
+    let nats = Nats::start().await;
+    let engine = Engine::start(&nats).await;
+    let guest = Uuid::from_u128(1);
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..30 {
+        let request = Access::by(guest, "hammer", HOME).request();
+        let mut client = engine.client.clone();
+        calls.spawn(async move { client.score(request).await });
+    }
+    let scored: Vec<Scored> = calls
+        .join_all()
+        .await
+        .into_iter()
+        .map(|result| Scored(result.expect("Score succeeds").into_inner()))
+        .collect();
+    let repeated = scored
+        .iter()
+        .filter(|open| open.has("repeated_access"))
+        .count();
+    assert!(
+        repeated >= 25,
+        "{repeated} of 30 seen as repeated: {scored:?}"
+    );
+    assert!(
+        scored.iter().any(|open| open.flagged()),
+        "the burst is flagged: {scored:?}"
+    );
 }
 
 #[tokio::test]

@@ -49,6 +49,7 @@ async fn values_written_with_a_short_retention_are_gone_once_it_has_passed() {
     .await;
     let guest = Uuid::from_u128(1);
     engine.score(&Access::by(guest, "phone", HOME).rsvp()).await;
+    engine.settled().await;
     let keys = keys_of(guest, "phone");
     for key in &keys {
         let value = nats.bucket_value(key).await;
@@ -78,6 +79,7 @@ async fn values_expire_a_configured_time_after_their_event_starts() {
     engine
         .score(&Access::by(unknown_start_guest, "other-phone", HOME))
         .await;
+    engine.settled().await;
 
     wait_until_gone(&nats, &[BaselineStore::guest_key(past_event_guest)]).await;
 

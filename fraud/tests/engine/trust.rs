@@ -41,6 +41,7 @@ async fn without_a_trusted_device_a_second_device_is_a_conflict_not_a_lockout() 
         )
         .await;
     assert_eq!(impostor_again.0.reasons, ["device_conflict"]);
+    engine.settled().await;
     let baseline = nats.bucket_value(&BaselineStore::guest_key(guest)).await;
     assert_eq!(baseline["trusted_device"], serde_json::Value::Null);
     assert_eq!(
@@ -59,6 +60,7 @@ async fn only_a_low_risk_rsvp_or_an_approval_makes_a_device_trusted() {
             .score(&Access::by(opener, "phone", HOME).at(minute))
             .await;
     }
+    engine.settled().await;
     let baseline = nats.bucket_value(&BaselineStore::guest_key(opener)).await;
     assert_eq!(
         baseline["trusted_device"],
@@ -80,6 +82,7 @@ async fn only_a_low_risk_rsvp_or_an_approval_makes_a_device_trusted() {
         )
         .await;
     assert_eq!(medium.risk(), Risk::Medium);
+    engine.settled().await;
     let baseline = nats.bucket_value(&BaselineStore::guest_key(opener)).await;
     assert_eq!(
         baseline["trusted_device"],
@@ -95,6 +98,7 @@ async fn only_a_low_risk_rsvp_or_an_approval_makes_a_device_trusted() {
         .score(&Access::by(answerer, "tablet", HOME).at(2).rsvp())
         .await;
     assert_eq!(low.risk(), Risk::Low);
+    engine.settled().await;
     let baseline = nats.bucket_value(&BaselineStore::guest_key(answerer)).await;
     assert_eq!(baseline["trusted_device"], device_key("tablet"));
     assert_eq!(baseline["trusted_ip"], HOME);
@@ -138,6 +142,7 @@ async fn an_approved_device_scores_low_and_any_other_is_a_mismatch() {
         assert!(impostor.has(code), "{code}: {impostor:?}");
     }
     assert!(impostor.flagged());
+    engine.settled().await;
     let baseline = nats.bucket_value(&BaselineStore::guest_key(guest)).await;
     assert_eq!(baseline["trusted_device"], device_key("real-phone"));
     assert_eq!(
@@ -198,6 +203,7 @@ async fn after_a_reset_the_next_answer_is_scored_fresh() {
     );
     let after = engine.score(&new_phone.clone().at(61)).await;
     assert_eq!((after.score(), after.risk()), (0, Risk::Low), "{after:?}");
+    engine.settled().await;
     let baseline = nats.bucket_value(&BaselineStore::guest_key(guest)).await;
     assert_eq!(baseline["trusted_device"], device_key("new-phone"));
     // A plain reset keeps the device index: the kiosk rule still sees the guest.
@@ -234,6 +240,7 @@ async fn forgetting_a_guest_removes_it_from_every_device_and_origin_index() {
         HOME.parse().expect("ip"),
         PHONE,
     ));
+    engine.settled().await;
     assert_eq!(
         nats.bucket_value(&origin).await["entries"]
             .as_array()
@@ -279,4 +286,33 @@ async fn forgetting_a_guest_removes_it_from_every_device_and_origin_index() {
 
     // Forgetting again is harmless.
     engine.reset(leaving, true).await;
+}
+
+#[tokio::test]
+async fn a_guest_forgotten_right_after_answering_is_not_written_back() {
+    // The answer goes before its recording is stored; forgetting waits for it, so the
+    // recording cannot bring the guest back into the bucket or the device's index.
+    let nats = Nats::start().await;
+    let engine = Engine::start(&nats).await;
+    let guest = Uuid::from_u128(1);
+    for minute in 0..5 {
+        engine
+            .score(&Access::by(guest, "phone", HOME).at(minute).rsvp())
+            .await;
+        engine.reset(guest, true).await;
+        engine.settled().await;
+        assert_eq!(
+            nats.bucket_get(&BaselineStore::guest_key(guest)).await,
+            None,
+            "forgotten after answer {minute}"
+        );
+        let index = nats
+            .bucket_value(&BaselineStore::device_key(&device("phone")))
+            .await;
+        assert_eq!(
+            index["guests"],
+            serde_json::json!([]),
+            "after answer {minute}"
+        );
+    }
 }
