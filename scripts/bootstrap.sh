@@ -11,7 +11,8 @@
 #          exact version in Cargo.lock
 #   npm:   the Tailwind v4 CLI, wasm-opt (binaryen) and playwright-core, from package-lock.json
 #   python: a virtualenv of the project's own (~/.cache/guestguard/venv) with the mail
-#          catcher's SMTP server, hash-pinned (scripts/tools/python.requirements.txt)
+#          catcher's SMTP server and schemathesis (the REST API drill), hash-pinned
+#          (scripts/tools/python.requirements.txt)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -161,7 +162,7 @@ fi
 # 6. Python tools in the project's virtualenv (rebuilt when the requirements change).
 GG_PY_REQUIREMENTS="$GG_ROOT/scripts/tools/python.requirements.txt"
 if ! cmp -s "$GG_PY_REQUIREMENTS" "$GG_VENV/requirements.txt" 2>/dev/null \
-    || ! "$GG_PYTHON" -c 'import aiosmtpd' 2>/dev/null; then
+    || ! "$GG_PYTHON" -c 'import aiosmtpd, schemathesis' 2>/dev/null; then
     python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
     log "creating the Python virtualenv $GG_VENV"
     rm -rf "$GG_VENV"
