@@ -3,8 +3,8 @@
 //!
 //! | token | answer |
 //! | --- | --- |
-//! | not even shaped like a token | 400 `malformed_token` (no crypto, no database) |
-//! | bad signature, or signed but unknown | 404 `not_found`, the same for both (no oracle) |
+//! | not even shaped like a token (`gg1_` + 128 of `[A-Za-z0-9_-]`) | 400 `malformed_token` (no crypto, no database) |
+//! | bad signature (or a payload no key of ours signs), or signed but unknown | 404 `not_found`, the same for both (no oracle) |
 //! | revoked (or replaced by a newer link) | 410 `link_revoked` |
 //! | past its expiry | 410 `link_expired` |
 
@@ -30,7 +30,10 @@ fn malformed() -> AppError {
 
 /// Resolves a live invitation (active or used) from a raw token.
 pub async fn live_invitation(state: &AppState, raw: &str) -> Result<Invitation, AppError> {
-    let unverified = token::parse_format(raw).map_err(|_| malformed())?;
+    let unverified = token::parse_format(raw).map_err(|error| match error {
+        TokenError::Malformed => malformed(),
+        TokenError::BadSignature => unknown(),
+    })?;
     let now = Utc::now();
     let claims = state
         .keyring

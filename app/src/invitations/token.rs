@@ -71,7 +71,7 @@ const KEY_ID_RANGE: std::ops::Range<usize> = 56..PAYLOAD_LEN;
 /// unknown token the same way, so nothing here says which check failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
-    /// Not shaped like a token at all (prefix, length, alphabet or encoding).
+    /// Not shaped like a token at all (prefix, length or alphabet).
     #[error("this is not an invitation token")]
     Malformed,
     /// Shaped like a token, but not one this server signed (or signed with a key that
@@ -221,8 +221,13 @@ impl fmt::Debug for UnverifiedToken {
 }
 
 /// Checks that `raw` is shaped like a token, without any cryptography: exact prefix,
-/// exact length, URL-safe base64 alphabet, decodable, a valid key id and a
-/// representable expiry. Every failure is [`TokenError::Malformed`].
+/// exact length and URL-safe base64 alphabet — [`TokenError::Malformed`] otherwise.
+/// Every such string decodes (96 bytes fill whole base64 groups). One whose payload
+/// could not have been signed here — a key id slot that holds no key id, an expiry
+/// outside the calendar — is [`TokenError::BadSignature`], like any other token this
+/// server did not sign: so the format a client can check (`gg1_` and 128 characters
+/// of `[A-Za-z0-9_-]`, what the OpenAPI document says) is exactly what is not
+/// malformed.
 pub fn parse_format(raw: &str) -> Result<UnverifiedToken, TokenError> {
     if raw.len() != TOKEN_LENGTH {
         return Err(TokenError::Malformed);
@@ -252,8 +257,8 @@ pub fn parse_format(raw: &str) -> Result<UnverifiedToken, TokenError> {
         .try_into()
         .map_err(|_| TokenError::Malformed)?;
     let expires_at =
-        DateTime::from_timestamp(i64::from_be_bytes(expiry), 0).ok_or(TokenError::Malformed)?;
-    let key_id = KeyId::from_slot(&payload[KEY_ID_RANGE]).ok_or(TokenError::Malformed)?;
+        DateTime::from_timestamp(i64::from_be_bytes(expiry), 0).ok_or(TokenError::BadSignature)?;
+    let key_id = KeyId::from_slot(&payload[KEY_ID_RANGE]).ok_or(TokenError::BadSignature)?;
     let claims = TokenClaims {
         token_id: uuid_at(TOKEN_ID_RANGE)?,
         guest_id: uuid_at(GUEST_ID_RANGE)?,
@@ -709,7 +714,7 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_key_id_slot_is_malformed() {
+    fn a_bad_key_id_slot_is_a_bad_signature_not_a_malformed_token() {
         let keyring = keyring("k1", SECRET);
         let (token, _) = issue(&keyring);
         let slots: [&[u8; KEY_ID_MAX_LEN]; 5] = [
@@ -724,7 +729,7 @@ mod tests {
             payload[KEY_ID_RANGE].copy_from_slice(slot);
             assert_eq!(
                 parse_format(&encode_raw(&payload, &tag)).map(|t| t.token_id()),
-                Err(TokenError::Malformed),
+                Err(TokenError::BadSignature),
                 "{slot:?}"
             );
         }
@@ -736,15 +741,32 @@ mod tests {
     }
 
     #[test]
-    fn an_unrepresentable_expiry_is_malformed() {
+    fn an_unrepresentable_expiry_is_a_bad_signature_not_a_malformed_token() {
         let keyring = keyring("k1", SECRET);
         let (token, _) = issue(&keyring);
         let (mut payload, tag) = decode_body(&token);
         payload[EXPIRY_RANGE].copy_from_slice(&i64::MAX.to_be_bytes());
         assert_eq!(
             parse_format(&encode_raw(&payload, &tag)).map(|t| t.token_id()),
-            Err(TokenError::Malformed)
+            Err(TokenError::BadSignature)
         );
+    }
+
+    #[test]
+    fn every_string_of_the_documented_shape_is_either_a_token_or_a_bad_signature() {
+        use rand::{rngs::StdRng, Rng as _, SeedableRng as _};
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut rng = StdRng::seed_from_u64(7);
+        for _ in 0..2_000 {
+            let body: String = (0..ENCODED_LEN)
+                .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+                .collect();
+            let raw = format!("{TOKEN_PREFIX}{body}");
+            assert!(
+                !matches!(parse_format(&raw), Err(TokenError::Malformed)),
+                "{raw}"
+            );
+        }
     }
 
     #[test]
