@@ -30,7 +30,7 @@ pub fn v1() -> Router<AppState> {
 /// `GET /api/v1/openapi.json`: the OpenAPI document generated from the handlers
 /// (browsable at `/docs/api`).
 pub async fn openapi() -> impl IntoResponse {
-    axum::Json(app::api_docs::openapi::document())
+    axum::Json(app::api_docs::openapi::document_json())
 }
 
 /// Fallback for unknown `/api/...` addresses.

@@ -133,6 +133,7 @@ pub struct BrowserSignals {
     /// SHA-256 (64 hex digits) of stable browser properties, computed in the browser.
     /// The server keeps only a keyed hash of it.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::fingerprint_or_none))]
     pub fingerprint_hash: Option<String>,
     /// The browser's IANA time zone.
     #[serde(default)]
@@ -143,5 +144,6 @@ pub struct BrowserSignals {
     /// Signs of automation the page observed: `webdriver`, `headless`, `no_plugins`,
     /// `no_languages`, `zero_window`, `screen_zero`, `timezone_mismatch`.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::automation_signs))]
     pub automation: Vec<String>,
 }

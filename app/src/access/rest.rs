@@ -45,10 +45,28 @@ pub struct LogQuery {
     pub flagged: bool,
     /// At most this many attempts, newest first (1–500, default 100).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/events/{id}/access-log", tag = "events", summary = "The event's access log with fraud scores", description = "Every opening of the event's invitation links and every answer submitted, newest first, with the fraud engine's score, band (`verdict`: Verified, Review, Suspicious, Blocked), reasons and flag. Openings are scored asynchronously, so a fresh one may still have `risk_score: null`.", params(("id" = uuid::Uuid, Path, description = "The event"), LogQuery), security(("api_key" = []), ("session" = [])), responses((status = 200, description = "Attempts, newest first", body = Vec<super::LoggedAccess>), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such event of this host", body = crate::api_docs::openapi::ErrorBody), (status = 422, description = "`limit` is out of range", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{id}/access-log",
+    tag = "events",
+    summary = "The event's access log with fraud scores",
+    description = "Every opening of the event's invitation links and every answer submitted, newest first, with the fraud engine's score, band (`verdict`: Verified, Review, Suspicious, Blocked), reasons and flag. Openings are scored asynchronously, so a fresh one may still have `risk_score: null`.",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The event"),
+        LogQuery
+    ),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Attempts, newest first", body = Vec<super::LoggedAccess>),
+        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        (status = 404, description = "No such event of this host", body = crate::api_docs::openapi::ErrorBody),
+        (status = 422, description = "`limit` is out of range", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `GET /api/v1/events/{id}/access-log?flagged=true&limit=50` → the attempts.
 pub(crate) async fn access_log(
     State(state): State<AppState>,
@@ -147,7 +165,23 @@ pub async fn open_link(
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/access/{token}", tag = "guest-side", summary = "Open an invitation link", description = "Records an access attempt (time, IP, user agent, accept-language) and answers what the guest sees. The attempt is scored asynchronously by the fraud engine: as soon as the page posts its browser signals, or after a short grace period without them.", params(("token" = String, Path, description = "The guest's token")), responses((status = 200, description = "The invitation", body = super::AccessView), (status = 400, description = "Malformed token (`malformed_token`)", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "Unknown token or bad signature (one answer for both)", body = crate::api_docs::openapi::ErrorBody), (status = 410, description = "Revoked or expired link", body = crate::api_docs::openapi::ErrorBody), (status = 429, description = "Too many requests; see `Retry-After`", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/access/{token}",
+    tag = "guest-side",
+    summary = "Open an invitation link",
+    description = "Records an access attempt (time, IP, user agent, accept-language) and answers what the guest sees. The attempt is scored asynchronously by the fraud engine: as soon as the page posts its browser signals, or after a short grace period without them.",
+    params(
+        ("token" = String, Path, description = "The guest's token")
+    ),
+    responses(
+        (status = 200, description = "The invitation", body = super::AccessView),
+        (status = 400, description = "Malformed token (`malformed_token`)", body = crate::api_docs::openapi::ErrorBody),
+        (status = 404, description = "Unknown token or bad signature (one answer for both)", body = crate::api_docs::openapi::ErrorBody),
+        (status = 410, description = "Revoked or expired link", body = crate::api_docs::openapi::ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `GET /api/v1/access/{token}` → 200 `{token, guest, event, rsvp, access_log_id}`.
 pub(crate) async fn open(
     State(state): State<AppState>,
@@ -161,7 +195,24 @@ pub(crate) async fn open(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/access/{token}/signals", tag = "guest-side", summary = "Attach browser signals to an access attempt", params(("token" = String, Path, description = "The guest's token")), request_body = super::BrowserSignals, responses((status = 204, description = "Stored"), (status = 400, description = "Malformed token or body", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "Unknown token, bad signature or unknown access attempt", body = crate::api_docs::openapi::ErrorBody), (status = 410, description = "Revoked or expired link", body = crate::api_docs::openapi::ErrorBody), (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody), (status = 429, description = "Too many requests", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/access/{token}/signals",
+    tag = "guest-side",
+    summary = "Attach browser signals to an access attempt",
+    params(
+        ("token" = String, Path, description = "The guest's token")
+    ),
+    request_body = super::BrowserSignals,
+    responses(
+        (status = 204, description = "Stored"),
+        (status = 400, description = "Malformed token or body", body = crate::api_docs::openapi::ErrorBody),
+        (status = 404, description = "Unknown token, bad signature or unknown access attempt", body = crate::api_docs::openapi::ErrorBody),
+        (status = 410, description = "Revoked or expired link", body = crate::api_docs::openapi::ErrorBody),
+        (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody),
+        (status = 429, description = "Too many requests", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `POST /api/v1/access/{token}/signals` → 204.
 pub(crate) async fn signals(
     State(state): State<AppState>,

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 pub mod openapi;
+#[cfg(feature = "ssr")]
+pub mod schemas;
 
 /// One operation of the API, flattened for the browsable page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

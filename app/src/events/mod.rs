@@ -47,22 +47,31 @@ pub struct Event {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreateEvent {
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::event_name))]
     pub name: String,
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::slug))]
     pub slug: String,
     /// RFC 3339, e.g. `2027-06-12T18:00:00+02:00`.
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::date_time))]
     pub event_date: String,
     /// Defaults to `UTC`.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::time_zone_or_null))]
     pub time_zone: Option<String>,
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::venue))]
     pub venue: String,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::event_description_or_null))]
     pub description: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 1_000_000))]
     pub capacity: Option<i64>,
     /// RFC 3339.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::date_time_or_null))]
     pub rsvp_deadline: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 0, maximum = 20))]
     pub default_max_plus_ones: Option<i64>,
     /// Defaults: accept answers when the engine is unavailable, standard sensitivity,
     /// shadow mode off.
@@ -70,10 +79,12 @@ pub struct CreateEvent {
     pub fraud_policy: Option<crate::fraud::policy::FraudPolicy>,
     /// Language of guests' emails: `en` (default), `fr`, `es` or `de`.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::language_or_null))]
     pub language: Option<String>,
     /// Remind guests who have not answered this many hours (1 to 720) before the RSVP
     /// deadline (or the start); none by default.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 720))]
     pub reminder_hours: Option<i64>,
 }
 
@@ -83,30 +94,41 @@ pub struct CreateEvent {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UpdateEvent {
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::event_name_or_null))]
     pub name: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::slug_or_null))]
     pub slug: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::date_time_or_null))]
     pub event_date: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::time_zone_or_null))]
     pub time_zone: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::venue_or_null))]
     pub venue: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::event_description_or_null))]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 1_000_000))]
     pub capacity: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::date_time_or_null))]
     pub rsvp_deadline: Option<Option<String>>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 0, maximum = 20))]
     pub default_max_plus_ones: Option<i64>,
     /// Only the given fields of the policy change.
     #[serde(default)]
     pub fraud_policy: Option<crate::fraud::policy::PolicyChange>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::language_or_null))]
     pub language: Option<String>,
     /// `null` turns the reminder off.
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 720))]
     pub reminder_hours: Option<Option<i64>>,
 }
 

@@ -17,7 +17,21 @@ pub fn routes() -> Router<AppState> {
         .route("/events/{id}", get(show).patch(update).delete(remove))
 }
 
-#[utoipa::path(post, path = "/api/v1/events", tag = "events", summary = "Create an event", request_body = super::CreateEvent, security(("api_key" = []), ("session" = [])), responses((status = 201, description = "The event", body = super::Event), (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 409, description = "The slug is taken by another of the host's events", body = crate::api_docs::openapi::ErrorBody), (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/events",
+    tag = "events",
+    summary = "Create an event",
+    request_body = super::CreateEvent,
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 201, description = "The event", body = super::Event),
+        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
+        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        (status = 409, description = "The slug is taken by another of the host's events", body = crate::api_docs::openapi::ErrorBody),
+        (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `POST /api/v1/events` → 201 with the event.
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -52,7 +66,17 @@ pub async fn update_event(
     store::update(&state.pool, host_id, id, &valid).await
 }
 
-#[utoipa::path(get, path = "/api/v1/events", tag = "events", summary = "List the host's events", security(("api_key" = []), ("session" = [])), responses((status = 200, description = "Events, soonest first", body = Vec<super::Event>), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    tag = "events",
+    summary = "List the host's events",
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Events, soonest first", body = Vec<super::Event>),
+        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `GET /api/v1/events` → the host's events.
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -61,7 +85,21 @@ pub(crate) async fn list(
     Ok(Json(store::list(&state.pool, host.id).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/events/{id}", tag = "events", summary = "One event", params(("id" = uuid::Uuid, Path, description = "Event id")), security(("api_key" = []), ("session" = [])), responses((status = 200, description = "The event", body = super::Event), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{id}",
+    tag = "events",
+    summary = "One event",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Event id")
+    ),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The event", body = super::Event),
+        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `GET /api/v1/events/{id}`.
 pub(crate) async fn show(
     State(state): State<AppState>,
@@ -71,7 +109,26 @@ pub(crate) async fn show(
     Ok(Json(store::get(&state.pool, host.id, id).await?))
 }
 
-#[utoipa::path(patch, path = "/api/v1/events/{id}", tag = "events", summary = "Change an event", description = "Only the fields sent change; `null` clears `capacity` or `rsvp_deadline`.", params(("id" = uuid::Uuid, Path, description = "Event id")), request_body = super::UpdateEvent, security(("api_key" = []), ("session" = [])), responses((status = 200, description = "The changed event", body = super::Event), (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody), (status = 409, description = "The slug is taken", body = crate::api_docs::openapi::ErrorBody), (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    patch,
+    path = "/api/v1/events/{id}",
+    tag = "events",
+    summary = "Change an event",
+    description = "Only the fields sent change; `null` clears `capacity` or `rsvp_deadline`.",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Event id")
+    ),
+    request_body = super::UpdateEvent,
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The changed event", body = super::Event),
+        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
+        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody),
+        (status = 409, description = "The slug is taken", body = crate::api_docs::openapi::ErrorBody),
+        (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `PATCH /api/v1/events/{id}` with only the fields to change.
 pub(crate) async fn update(
     State(state): State<AppState>,
@@ -82,7 +139,22 @@ pub(crate) async fn update(
     Ok(Json(update_event(&state, host.id, id, &input).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/events/{id}", tag = "events", summary = "Delete an event", description = "Deletes its guests, links and answers too.", params(("id" = uuid::Uuid, Path, description = "Event id")), security(("api_key" = []), ("session" = [])), responses((status = 204, description = "Deleted"), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    delete,
+    path = "/api/v1/events/{id}",
+    tag = "events",
+    summary = "Delete an event",
+    description = "Deletes its guests, links and answers too.",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Event id")
+    ),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `DELETE /api/v1/events/{id}` → 204.
 pub(crate) async fn remove(
     State(state): State<AppState>,

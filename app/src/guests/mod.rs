@@ -92,12 +92,16 @@ pub struct Guest {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreateGuest {
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::person_name))]
     pub name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::email_or_none))]
     pub email: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::phone_or_none))]
     pub phone: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 0, maximum = 20))]
     pub max_plus_ones: Option<i64>,
 }
 
@@ -151,12 +155,16 @@ pub struct ImportError {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UpdateGuest {
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::person_name_or_null))]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::email_or_none))]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::phone_or_none))]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ssr", schema(minimum = 0, maximum = 20))]
     pub max_plus_ones: Option<Option<i64>>,
 }
 

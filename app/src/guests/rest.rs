@@ -59,7 +59,25 @@ pub fn draft(
     })
 }
 
-#[utoipa::path(post, path = "/api/v1/events/{id}/guests", tag = "guests", summary = "Add a guest", params(("id" = uuid::Uuid, Path, description = "Event id")), request_body = super::CreateGuest, security(("api_key" = []), ("session" = [])), responses((status = 201, description = "The guest", body = super::Guest), (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody), (status = 409, description = "The email is already on the list", body = crate::api_docs::openapi::ErrorBody), (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/events/{id}/guests",
+    tag = "guests",
+    summary = "Add a guest",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Event id")
+    ),
+    request_body = super::CreateGuest,
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 201, description = "The guest", body = super::Guest),
+        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
+        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody),
+        (status = 409, description = "The email is already on the list", body = crate::api_docs::openapi::ErrorBody),
+        (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `POST /api/v1/events/{id}/guests` → 201 with the guest.
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -79,7 +97,7 @@ pub(crate) async fn create(
 
 /// The guest list's filter from its raw fields (shared with the dashboard): a status
 /// (`attending`, `declined`, `maybe`, `pending`; empty: all) and a search of at most 200
-/// bytes (a longer one is ignored).
+/// bytes (a longer one, or one with a NUL, is ignored).
 pub fn list_filter<'a>(
     status: Option<&str>,
     search: Option<&'a str>,
@@ -93,7 +111,11 @@ pub fn list_filter<'a>(
             )
         })?),
     };
-    Ok((status, search.filter(|s| s.len() <= 200)))
+    // PostgreSQL text holds no NUL: such a search finds nothing anyone typed.
+    Ok((
+        status,
+        search.filter(|s| s.len() <= 200 && !s.contains('\0')),
+    ))
 }
 
 /// Query of the guest list.
@@ -103,7 +125,24 @@ pub(crate) struct ListQuery {
     search: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/events/{id}/guests", tag = "guests", summary = "List guests with counts", params(("id" = uuid::Uuid, Path, description = "Event id"), ("status" = Option<String>, Query, description = "attending, declined, maybe or pending"), ("search" = Option<String>, Query, description = "Part of a name or email")), security(("api_key" = []), ("session" = [])), responses((status = 200, description = "Guests and counts", body = super::GuestList), (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{id}/guests",
+    tag = "guests",
+    summary = "List guests with counts",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Event id"),
+        ("status" = Option<super::GuestStatus>, Query, description = "attending, declined, maybe, pending or held"),
+        ("search" = Option<String>, Query, description = "Part of a name or email")
+    ),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Guests and counts", body = super::GuestList),
+        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
+        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `GET /api/v1/events/{id}/guests?status=attending&search=ada`.
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -118,7 +157,22 @@ pub(crate) async fn list(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/events/{id}/guests/{guest_id}", tag = "guests", summary = "One guest", params(("id" = uuid::Uuid, Path, description = "Event id"), ("guest_id" = uuid::Uuid, Path, description = "Guest id")), security(("api_key" = []), ("session" = [])), responses((status = 200, description = "The guest", body = super::Guest), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{id}/guests/{guest_id}",
+    tag = "guests",
+    summary = "One guest",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Event id"),
+        ("guest_id" = uuid::Uuid, Path, description = "Guest id")
+    ),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The guest", body = super::Guest),
+        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `GET /api/v1/events/{id}/guests/{guest_id}`.
 pub(crate) async fn show(
     State(state): State<AppState>,
@@ -130,7 +184,27 @@ pub(crate) async fn show(
     ))
 }
 
-#[utoipa::path(patch, path = "/api/v1/events/{id}/guests/{guest_id}", tag = "guests", summary = "Change a guest", description = "Only the fields sent change; `null` clears email, phone or the per-guest plus-one limit.", params(("id" = uuid::Uuid, Path, description = "Event id"), ("guest_id" = uuid::Uuid, Path, description = "Guest id")), request_body = super::UpdateGuest, security(("api_key" = []), ("session" = [])), responses((status = 200, description = "The changed guest", body = super::Guest), (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody), (status = 409, description = "The email is already on the list", body = crate::api_docs::openapi::ErrorBody), (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    patch,
+    path = "/api/v1/events/{id}/guests/{guest_id}",
+    tag = "guests",
+    summary = "Change a guest",
+    description = "Only the fields sent change; `null` clears email, phone or the per-guest plus-one limit.",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Event id"),
+        ("guest_id" = uuid::Uuid, Path, description = "Guest id")
+    ),
+    request_body = super::UpdateGuest,
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The changed guest", body = super::Guest),
+        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
+        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody),
+        (status = 409, description = "The email is already on the list", body = crate::api_docs::openapi::ErrorBody),
+        (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `PATCH /api/v1/events/{id}/guests/{guest_id}` with only the fields to change.
 pub(crate) async fn update(
     State(state): State<AppState>,
@@ -151,7 +225,22 @@ pub(crate) async fn update(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/v1/events/{id}/guests/{guest_id}", tag = "guests", summary = "Remove a guest", params(("id" = uuid::Uuid, Path, description = "Event id"), ("guest_id" = uuid::Uuid, Path, description = "Guest id")), security(("api_key" = []), ("session" = [])), responses((status = 204, description = "Removed, with their links and answer"), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    delete,
+    path = "/api/v1/events/{id}/guests/{guest_id}",
+    tag = "guests",
+    summary = "Remove a guest",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Event id"),
+        ("guest_id" = uuid::Uuid, Path, description = "Guest id")
+    ),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 204, description = "Removed, with their links and answer"),
+        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `DELETE /api/v1/events/{id}/guests/{guest_id}` → 204.
 pub(crate) async fn remove(
     State(state): State<AppState>,
@@ -173,7 +262,28 @@ pub(crate) struct ImportQuery {
     dry_run: bool,
 }
 
-#[utoipa::path(post, path = "/api/v1/events/{id}/guests/import", tag = "guests", summary = "Import guests from CSV", description = "Columns `name,email,phone,max_plus_ones` with a header row. A file with errors imports nothing (422 with every row error and its line) unless `valid_only=true`; `dry_run=true` only checks.", params(("id" = uuid::Uuid, Path, description = "Event id"), ("valid_only" = Option<bool>, Query, description = "Import the valid rows even if others have errors"), ("dry_run" = Option<bool>, Query, description = "Check only; store nothing")), request_body(content = String, content_type = "text/csv"), security(("api_key" = []), ("session" = [])), responses((status = 201, description = "Imported (or checked, on a dry run)", body = super::ImportReport), (status = 422, description = "Rows with errors; nothing imported", body = super::ImportReport), (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody), (status = 413, description = "The file is over 1 MiB", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/events/{id}/guests/import",
+    tag = "guests",
+    summary = "Import guests from CSV",
+    description = "Columns `name,email,phone,max_plus_ones` with a header row. A file with errors imports nothing (422 with every row error and its line) unless `valid_only=true`; `dry_run=true` only checks.",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Event id"),
+        ("valid_only" = Option<bool>, Query, description = "Import the valid rows even if others have errors"),
+        ("dry_run" = Option<bool>, Query, description = "Check only; store nothing")
+    ),
+    request_body(content = String, content_type = "text/csv"),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Imported (or checked, on a dry run)", body = super::ImportReport),
+        (status = 422, description = "Rows with errors; nothing imported", body = super::ImportReport),
+        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
+        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody),
+        (status = 413, description = "The file is over 1 MiB", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `POST /api/v1/events/{id}/guests/import` with a `text/csv` body. A file with errors
 /// imports nothing (422 with every error and its line) unless `?valid_only=true`.
 pub(crate) async fn import(
@@ -219,7 +329,22 @@ pub(crate) async fn import(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/events/{id}/guests/export", tag = "guests", summary = "Export the guest list as CSV", description = "With each guest's RSVP status, plus-ones and answer time.", params(("id" = uuid::Uuid, Path, description = "Event id")), security(("api_key" = []), ("session" = [])), responses((status = 200, description = "CSV file", content_type = "text/csv", body = String), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{id}/guests/export",
+    tag = "guests",
+    summary = "Export the guest list as CSV",
+    description = "With each guest's RSVP status, plus-ones and answer time.",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Event id")
+    ),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "CSV file", content_type = "text/csv", body = String),
+        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `GET /api/v1/events/{id}/guests/export` → the guest list with answers as CSV.
 pub(crate) async fn export(
     State(state): State<AppState>,

@@ -19,8 +19,11 @@ pub mod store;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SignupRequest {
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::email))]
     pub email: String,
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::person_name))]
     pub name: String,
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::new_password))]
     pub password: String,
 }
 
@@ -45,9 +48,11 @@ pub struct HostProfile {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreateApiKey {
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::key_name))]
     pub name: String,
     /// Days until the key stops working (1–3650); absent: it never expires.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 3650))]
     pub expires_in_days: Option<u32>,
 }
 
@@ -56,6 +61,7 @@ pub struct CreateApiKey {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ChangePassword {
     pub current_password: String,
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::new_password))]
     pub new_password: String,
 }
 

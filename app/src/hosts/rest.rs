@@ -262,7 +262,21 @@ async fn start_session(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", summary = "Create a host account", description = "Creates the account and starts a session (HttpOnly `gg_session` cookie). Rate limited per client.", request_body = super::SignupRequest, responses((status = 201, description = "Account created; `Set-Cookie` carries the session", body = super::HostProfile), (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody), (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody), (status = 409, description = "The email already has an account", body = crate::api_docs::openapi::ErrorBody), (status = 429, description = "Too many attempts; see `Retry-After`", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/signup",
+    tag = "auth",
+    summary = "Create a host account",
+    description = "Creates the account and starts a session (HttpOnly `gg_session` cookie). Rate limited per client.",
+    request_body = super::SignupRequest,
+    responses(
+        (status = 201, description = "Account created; `Set-Cookie` carries the session", body = super::HostProfile),
+        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
+        (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody),
+        (status = 409, description = "The email already has an account", body = crate::api_docs::openapi::ErrorBody),
+        (status = 429, description = "Too many attempts; see `Retry-After`", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `POST /api/v1/auth/signup {email, name, password}` → 201 + session cookie.
 pub(crate) async fn signup(
     State(state): State<AppState>,
@@ -274,7 +288,20 @@ pub(crate) async fn signup(
     start_session(&state, host, StatusCode::CREATED).await
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", summary = "Log in", description = "Checks email and password and starts a session. Rate limited per client.", request_body = super::LoginRequest, responses((status = 200, description = "Signed in; `Set-Cookie` carries the session", body = super::HostProfile), (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody), (status = 401, description = "Wrong email or password (never says which)", body = crate::api_docs::openapi::ErrorBody), (status = 429, description = "Too many attempts; see `Retry-After`", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    summary = "Log in",
+    description = "Checks email and password and starts a session. Rate limited per client.",
+    request_body = super::LoginRequest,
+    responses(
+        (status = 200, description = "Signed in; `Set-Cookie` carries the session", body = super::HostProfile),
+        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
+        (status = 401, description = "Wrong email or password (never says which)", body = crate::api_docs::openapi::ErrorBody),
+        (status = 429, description = "Too many attempts; see `Retry-After`", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `POST /api/v1/auth/login {email, password}` → 200 + session cookie.
 pub(crate) async fn login(
     State(state): State<AppState>,
@@ -286,7 +313,17 @@ pub(crate) async fn login(
     start_session(&state, host, StatusCode::OK).await
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", summary = "Log out", description = "Revokes the session at once and clears the cookie.", responses((status = 204, description = "Signed out"), (status = 403, description = "Cross-site request refused", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    summary = "Log out",
+    description = "Revokes the session at once and clears the cookie.",
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 403, description = "Cross-site request refused", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `POST /api/v1/auth/logout` → 204; the session stops working at once.
 pub(crate) async fn logout(
     State(state): State<AppState>,
@@ -356,7 +393,17 @@ pub(crate) async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", summary = "The signed-in host", security(("api_key" = []), ("session" = [])), responses((status = 200, description = "The host", body = super::HostProfile), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/me",
+    tag = "auth",
+    summary = "The signed-in host",
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The host", body = super::HostProfile),
+        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `GET /api/v1/auth/me` → the signed-in host.
 pub(crate) async fn me(
     State(state): State<AppState>,

@@ -47,6 +47,7 @@ pub struct IssuedLink {
 pub struct IssueLink {
     /// RFC 3339; defaults to one day after the event starts.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::date_time_or_null))]
     pub expires_at: Option<String>,
 }
 

@@ -77,7 +77,26 @@ pub async fn issue_link(
     })
 }
 
-#[utoipa::path(post, path = "/api/v1/events/{id}/guests/{guest_id}/tokens", tag = "links", summary = "Issue (or rotate) a guest's link", description = "Revokes the guest's older links at once. The body is optional.", params(("id" = uuid::Uuid, Path, description = "Event id"), ("guest_id" = uuid::Uuid, Path, description = "Guest id")), request_body(content = Option<super::IssueLink>), security(("api_key" = []), ("session" = [])), responses((status = 201, description = "The link", body = super::IssuedLink), (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody), (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/events/{id}/guests/{guest_id}/tokens",
+    tag = "links",
+    summary = "Issue (or rotate) a guest's link",
+    description = "Revokes the guest's older links at once. The body is optional.",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Event id"),
+        ("guest_id" = uuid::Uuid, Path, description = "Guest id")
+    ),
+    request_body(content = Option<super::IssueLink>),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 201, description = "The link", body = super::IssuedLink),
+        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
+        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody),
+        (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `POST /api/v1/events/{id}/guests/{guest_id}/tokens` → 201 `{id, token, url, expires_at}`.
 pub(crate) async fn issue(
     State(state): State<AppState>,
@@ -85,17 +104,11 @@ pub(crate) async fn issue(
     ApiPath((event_id, guest_id)): ApiPath<(Uuid, Uuid)>,
     ApiBytes(body): ApiBytes,
 ) -> Result<(StatusCode, Json<IssuedLink>), AppError> {
-    // The body is optional: empty means every default.
-    let request: IssueLink = if body.iter().all(u8::is_ascii_whitespace) {
-        IssueLink::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|_| {
-            AppError::bad_request(
-                "invalid_body",
-                "the body must be JSON like {\"expires_at\": \"...\"}",
-            )
-        })?
-    };
+    // The body is optional: empty (or JSON `null`) means every default.
+    let request: IssueLink = crate::rest::optional_json(
+        &body,
+        "the body must be JSON like {\"expires_at\": \"...\"}",
+    )?;
     let expires_at = match request.expires_at {
         None => None,
         Some(raw) => Some(
@@ -114,7 +127,22 @@ pub(crate) async fn issue(
     Ok((StatusCode::CREATED, Json(link)))
 }
 
-#[utoipa::path(get, path = "/api/v1/events/{id}/guests/{guest_id}/tokens", tag = "links", summary = "A guest's links", params(("id" = uuid::Uuid, Path, description = "Event id"), ("guest_id" = uuid::Uuid, Path, description = "Guest id")), security(("api_key" = []), ("session" = [])), responses((status = 200, description = "Links, newest first (never the tokens)", body = Vec<super::LinkSummary>), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{id}/guests/{guest_id}/tokens",
+    tag = "links",
+    summary = "A guest's links",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Event id"),
+        ("guest_id" = uuid::Uuid, Path, description = "Guest id")
+    ),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Links, newest first (never the tokens)", body = Vec<super::LinkSummary>),
+        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `GET /api/v1/events/{id}/guests/{guest_id}/tokens` → the guest's links, newest first.
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -127,7 +155,23 @@ pub(crate) async fn list(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/v1/events/{id}/guests/{guest_id}/tokens/{token_id}", tag = "links", summary = "Revoke a link", params(("id" = uuid::Uuid, Path, description = "Event id"), ("guest_id" = uuid::Uuid, Path, description = "Guest id"), ("token_id" = uuid::Uuid, Path, description = "Link id")), security(("api_key" = []), ("session" = [])), responses((status = 204, description = "Revoked; the link answers 410 from now on"), (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody), (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)))]
+#[utoipa::path(
+    delete,
+    path = "/api/v1/events/{id}/guests/{guest_id}/tokens/{token_id}",
+    tag = "links",
+    summary = "Revoke a link",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Event id"),
+        ("guest_id" = uuid::Uuid, Path, description = "Guest id"),
+        ("token_id" = uuid::Uuid, Path, description = "Link id")
+    ),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 204, description = "Revoked; the link answers 410 from now on"),
+        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)
+    )
+)]
 /// `DELETE /api/v1/events/{id}/guests/{guest_id}/tokens/{token_id}` → 204.
 pub(crate) async fn revoke(
     State(state): State<AppState>,

@@ -32,13 +32,16 @@ pub fn routes() -> Router<AppState> {
 pub struct ActivityQuery {
     /// At most this many rows (1–200, default 50).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page: rows older than its last row.
     #[serde(default)]
+    #[param(schema_with = crate::api_docs::schemas::cursor_or_null)]
     pub before: Option<String>,
     /// RFC 3339 instant: only rows that happened or were scored at or after it (what a
     /// monitor missed while disconnected).
     #[serde(default)]
+    #[param(schema_with = crate::api_docs::schemas::date_time_or_null)]
     pub since: Option<DateTime<Utc>>,
     /// `true`: only flagged rows.
     #[serde(default)]
@@ -48,6 +51,7 @@ pub struct ActivityQuery {
     pub guest_id: Option<Uuid>,
     /// Only `opened`, `answered` or `blocked` rows.
     #[serde(default)]
+    #[param(value_type = Option<ActivityKind>)]
     pub kind: Option<String>,
 }
 

@@ -256,6 +256,7 @@ pub struct SendInvitations {
     /// The guests to invite (sent again to those already invited). Absent: every guest
     /// who has not answered and has not been sent an invitation yet.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_items = 5000))]
     pub guest_ids: Option<Vec<Uuid>>,
 }
 

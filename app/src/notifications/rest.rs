@@ -201,6 +201,7 @@ pub async fn set_host_preferences(
 pub struct ListQuery {
     /// At most this many (1 to 500; 100 by default), newest first.
     #[serde(default)]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -225,10 +226,10 @@ const NOT_FOUND: &str = "No such event (or guest) of this host";
     path = "/api/v1/events/{id}/invitations/send",
     tag = "notifications",
     summary = "Send invitations",
-    description = "Emails (or texts, for guests with only a phone number) each guest their \\
-                   personal link. Without `guest_ids`: every guest who has not answered and \\
-                   has not been sent an invitation; with them: exactly those guests, again \\
-                   if already invited. Guests without a working link are issued one. \\
+    description = "Emails (or texts, for guests with only a phone number) each guest their \
+                   personal link. Without `guest_ids`: every guest who has not answered and \
+                   has not been sent an invitation; with them: exactly those guests, again \
+                   if already invited. Guests without a working link are issued one. \
                    Delivery is asynchronous: follow it in the notifications list.",
     params(("id" = Uuid, Path, description = "The event")),
     request_body(content = Option<SendInvitations>, description = "Optional"),
@@ -247,13 +248,11 @@ pub(crate) async fn send(
     ApiPath(event_id): ApiPath<Uuid>,
     crate::rest::ApiBytes(body): crate::rest::ApiBytes,
 ) -> Result<(StatusCode, Json<InvitationsQueued>), AppError> {
-    let request: SendInvitations = if body.iter().all(u8::is_ascii_whitespace) {
-        SendInvitations::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            AppError::bad_request("invalid_body", format!("the body does not fit: {e}"))
-        })?
-    };
+    // The body is optional: empty (or JSON `null`) means every guest due one.
+    let request: SendInvitations = crate::rest::optional_json(
+        &body,
+        "the body must be JSON like {\"guest_ids\": [\"...\"]}",
+    )?;
     Ok((
         StatusCode::ACCEPTED,
         Json(send_invitations(&state, host.id, event_id, &request).await?),
@@ -265,8 +264,8 @@ pub(crate) async fn send(
     path = "/api/v1/events/{id}/notifications",
     tag = "notifications",
     summary = "What was sent for an event",
-    description = "Invitations, reminders, confirmations, the host's notices and alerts and \\
-                   webhook deliveries of the event, newest first, with their status \\
+    description = "Invitations, reminders, confirmations, the host's notices and alerts and \
+                   webhook deliveries of the event, newest first, with their status \
                    (queued, sending, sent, failed, cancelled), attempts and last error.",
     params(("id" = Uuid, Path, description = "The event"), ListQuery),
     security(("api_key" = []), ("session" = [])),
@@ -328,7 +327,7 @@ pub(crate) async fn guest_notifications(
     path = "/api/v1/notifications/{id}/attempts",
     tag = "notifications",
     summary = "A notification's delivery log",
-    description = "Every attempt, first first: when, how long, the outcome (sent, retry, \\
+    description = "Every attempt, first first: when, how long, the outcome (sent, retry, \
                    failed), the SMTP code or HTTP status, and the error.",
     params(("id" = Uuid, Path, description = "The notification")),
     security(("api_key" = []), ("session" = [])),

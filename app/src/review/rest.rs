@@ -125,8 +125,8 @@ const NOT_FOUND: &str = "No such event or guest of this host";
     path = "/api/v1/events/{id}/held",
     tag = "review",
     summary = "Answers held for review",
-    description = "Answers that do not count until the host decides: recorded while the \\
-                   fraud engine was unavailable and then scored in the block band, or held \\
+    description = "Answers that do not count until the host decides: recorded while the \
+                   fraud engine was unavailable and then scored in the block band, or held \
                    by the event's policy. Oldest first.",
     params(("id" = Uuid, Path, description = "The event")),
     security(("api_key" = []), ("session" = [])),
@@ -151,8 +151,8 @@ pub(crate) async fn held(
     path = "/api/v1/events/{id}/guests/{guest_id}/devices",
     tag = "review",
     summary = "A guest's devices",
-    description = "The devices (keyed hashes of their fingerprints) that opened the guest's \\
-                   link since the last reset, and whether they conflict: two or more, none \\
+    description = "The devices (keyed hashes of their fingerprints) that opened the guest's \
+                   link since the last reset, and whether they conflict: two or more, none \
                    trusted — the link may be in somebody else's hands.",
     params(("id" = Uuid, Path, description = "The event"), ("guest_id" = Uuid, Path, description = "The guest")),
     security(("api_key" = []), ("session" = [])),
@@ -178,8 +178,8 @@ pub(crate) async fn devices(
     path = "/api/v1/events/{id}/guests/{guest_id}/devices/{device_key}/approve",
     tag = "review",
     summary = "Approve a guest's device",
-    description = "The device becomes the guest's trusted one (and its network the trusted \\
-                   network): the guest's answers from it score as theirs, other devices as \\
+    description = "The device becomes the guest's trusted one (and its network the trusted \
+                   network): the guest's answers from it score as theirs, other devices as \
                    a mismatch. Recorded in the audit trail.",
     params(
         ("id" = Uuid, Path, description = "The event"),
@@ -210,7 +210,7 @@ pub(crate) async fn approve(
     path = "/api/v1/events/{id}/guests/{guest_id}/reset",
     tag = "review",
     summary = "Reset a guest's fraud checks",
-    description = "The fraud engine forgets the guest's devices, networks and answers: the \\
+    description = "The fraud engine forgets the guest's devices, networks and answers: the \
                    next answer is scored fresh. Recorded in the audit trail.",
     params(("id" = Uuid, Path, description = "The event"), ("guest_id" = Uuid, Path, description = "The guest")),
     security(("api_key" = []), ("session" = [])),
@@ -315,9 +315,9 @@ pub(crate) async fn audit(
     path = "/api/v1/events/{id}/guests/{guest_id}/export",
     tag = "review",
     summary = "Export a guest's data",
-    description = "Everything GuestGuard stores about the guest: the guest, their answer, \\
-                   every opening and answer (devices only as keyed hashes) and the audit \\
-                   trail. Deleting the guest deletes all of it and makes the fraud engine \\
+    description = "Everything GuestGuard stores about the guest: the guest, their answer, \
+                   every opening and answer (devices only as keyed hashes) and the audit \
+                   trail. Deleting the guest deletes all of it and makes the fraud engine \
                    forget the guest.",
     params(("id" = Uuid, Path, description = "The event"), ("guest_id" = Uuid, Path, description = "The guest")),
     security(("api_key" = []), ("session" = [])),

@@ -68,10 +68,13 @@ pub fn describe_answer(response: RsvpResponse, plus_ones: i32) -> String {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RsvpRequest {
     /// `attending`, `declined` or `maybe`.
+    #[cfg_attr(feature = "ssr", schema(value_type = RsvpResponse))]
     pub response: String,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 0, maximum = 20))]
     pub plus_ones: i64,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::note_or_null))]
     pub note: Option<String>,
     /// The opening of the link (`access_log_id` from `GET /api/v1/access/{token}`) whose
     /// browser signals apply to this answer; without it the answer is scored as coming
@@ -96,8 +99,11 @@ pub struct RsvpView {
 }
 
 /// What a guest learns of their answer: it is recorded (confirmed or held for review).
+/// Nothing else: the document says so (`additionalProperties: false`), which is what
+/// tells a receipt from the host's [`RsvpDecision`] in [`RsvpAnswer`]'s `oneOf`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct RsvpReceipt {
     pub rsvp: RsvpView,
 }

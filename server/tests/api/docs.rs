@@ -66,3 +66,53 @@ async fn the_api_reference_page_lists_the_endpoints() {
     assert!(page.text.contains("/api/v1/rsvp/{token}"));
     assert!(page.text.contains("/api/v1/openapi.json"));
 }
+
+#[tokio::test]
+async fn the_document_states_what_the_server_takes_and_links_what_it_creates() {
+    let app = TestApi::spawn().await;
+
+    let document = app
+        .get("/api/v1/openapi.json")
+        .await
+        .expect_status(200)
+        .json();
+    let mut ids = std::collections::HashSet::new();
+    for (path, methods) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in methods.as_object().expect("methods") {
+            let id = operation["operationId"].as_str().unwrap_or_default();
+            assert!(
+                ids.insert(id.to_owned()),
+                "{method} {path}: operationId {id} twice"
+            );
+        }
+    }
+    // The token's exact shape, and a new link leads to the guest's side.
+    let rsvp = &document["paths"]["/api/v1/rsvp/{token}"]["post"];
+    let token = &rsvp["parameters"][0]["schema"];
+    assert_eq!(token["pattern"], "^gg1_[A-Za-z0-9_-]{128}$", "{token}");
+    assert_eq!(token["minLength"], 132);
+    let issued = &document["paths"]["/api/v1/events/{id}/guests/{guest_id}/tokens"]["post"]
+        ["responses"]["201"]["links"];
+    assert_eq!(
+        issued["post_rsvp_token"]["parameters"]["token"], "$response.body#/token",
+        "{issued}"
+    );
+    let created = &document["paths"]["/api/v1/events"]["post"]["responses"]["201"]["links"];
+    assert_eq!(
+        created["get_events_id_guests"]["operationId"], "get_events_id_guests",
+        "{created}"
+    );
+    // Checked fields say their rule.
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(
+        schemas["CreateEvent"]["properties"]["capacity"]["maximum"],
+        1_000_000
+    );
+    assert!(schemas["CreateEvent"]["properties"]["slug"]["pattern"].is_string());
+    assert!(schemas["SignupRequest"]["properties"]["email"]["pattern"].is_string());
+    assert_eq!(
+        schemas["RsvpReceipt"]["additionalProperties"], false,
+        "{}",
+        schemas["RsvpReceipt"]
+    );
+}

@@ -134,14 +134,17 @@ pub struct Webhook {
 pub struct NewWebhook {
     /// `https://` (or `http://` outside production); never a private or loopback
     /// address in production.
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::webhook_url))]
     pub url: String,
     /// At least one of `rsvp.created`, `rsvp.changed`, `access.flagged`,
     /// `rsvp.blocked`, `rsvp.held`.
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::subscribable_types))]
     pub event_types: Vec<String>,
     /// Limit it to one of the host's events.
     #[serde(default)]
     pub event_id: Option<Uuid>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::webhook_description_or_null))]
     pub description: Option<String>,
 }
 
@@ -150,12 +153,15 @@ pub struct NewWebhook {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WebhookChanges {
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::webhook_url_or_null))]
     pub url: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::subscribable_types_or_null))]
     pub event_types: Option<Vec<String>>,
     #[serde(default)]
     pub enabled: Option<bool>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::api_docs::schemas::webhook_description_or_null))]
     pub description: Option<String>,
 }
 
@@ -166,6 +172,7 @@ pub struct RotateSecret {
     /// How long the previous secret keeps signing deliveries beside the new one, in
     /// hours (0 to 168; 24 by default).
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 0, maximum = 168))]
     pub overlap_hours: Option<u32>,
 }
 

@@ -74,6 +74,11 @@ async fn receiver(state: &AppState, url: &str) -> Result<String, AppError> {
     }
     let production = state.settings.environment == Environment::Production;
     match ssrf::check(url, state.settings.webhooks.allow_private, production).await {
+        // Parsing writes the URL out in full (`http://0` is `http://0.0.0.0/`): the
+        // stored form must fit too.
+        Ok(url) if url.as_str().len() > 2048 => {
+            Err(AppError::invalid("url", "too_long", "the URL is too long"))
+        }
         Ok(url) => Ok(url.to_string()),
         Err(refusal @ (ssrf::Refusal::Private(_) | ssrf::Refusal::Unresolvable(_))) => Err(
             AppError::invalid("url", "webhook_url_refused", refusal.to_string()),
@@ -84,6 +89,13 @@ async fn receiver(state: &AppState, url: &str) -> Result<String, AppError> {
 
 fn description(raw: Option<&str>) -> Result<String, AppError> {
     let text = raw.unwrap_or_default().trim();
+    if text.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "description",
+            "invalid_description",
+            "the description must not contain control characters",
+        ));
+    }
     if text.chars().count() > 200 {
         return Err(AppError::invalid(
             "description",
@@ -274,9 +286,9 @@ pub(crate) async fn list(
     path = "/api/v1/webhooks",
     tag = "webhooks",
     summary = "Register a webhook",
-    description = "Deliveries are signed (`GuestGuard-Signature: t=..,v1=..`, HMAC-SHA256 \\
-                   keyed with the secret over `<t>.<body>`); the secret is in the answer. \\
-                   In production the URL must be https:// and resolve to public addresses \\
+    description = "Deliveries are signed (`GuestGuard-Signature: t=..,v1=..`, HMAC-SHA256 \
+                   keyed with the secret over `<t>.<body>`); the secret is in the answer. \
+                   In production the URL must be https:// and resolve to public addresses \
                    only (`webhook_url_refused` otherwise).",
     request_body = NewWebhook,
     security(("api_key" = []), ("session" = [])),
@@ -328,7 +340,7 @@ pub(crate) async fn show(
     path = "/api/v1/webhooks/{id}",
     tag = "webhooks",
     summary = "Change a webhook",
-    description = "Only the fields given change; `enabled: false` pauses deliveries (queued \\
+    description = "Only the fields given change; `enabled: false` pauses deliveries (queued \
                    ones are not sent).",
     params(("id" = Uuid, Path, description = "The webhook")),
     request_body = WebhookChanges,
@@ -404,8 +416,8 @@ pub(crate) async fn secret(
     path = "/api/v1/webhooks/{id}/rotate-secret",
     tag = "webhooks",
     summary = "Rotate a webhook's secret",
-    description = "Deliveries are signed with the new secret and, during the overlap \\
-                   (`overlap_hours`, 24 by default), with the previous one too: two `v1=` \\
+    description = "Deliveries are signed with the new secret and, during the overlap \
+                   (`overlap_hours`, 24 by default), with the previous one too: two `v1=` \
                    values in the signature header, so the receiver can switch at its pace.",
     params(("id" = Uuid, Path, description = "The webhook")),
     request_body(content = Option<RotateSecret>, description = "Optional"),
@@ -423,13 +435,9 @@ pub(crate) async fn rotate(
     ApiPath(id): ApiPath<Uuid>,
     crate::rest::ApiBytes(body): crate::rest::ApiBytes,
 ) -> Result<Json<WebhookWithSecret>, AppError> {
-    let rotation: RotateSecret = if body.iter().all(u8::is_ascii_whitespace) {
-        RotateSecret::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            AppError::bad_request("invalid_body", format!("the body does not fit: {e}"))
-        })?
-    };
+    // The body is optional: empty (or JSON `null`) means a 24-hour overlap.
+    let rotation: RotateSecret =
+        crate::rest::optional_json(&body, "the body must be JSON like {\"overlap_hours\": 24}")?;
     Ok(Json(rotate_secret(&state, host.id, id, &rotation).await?))
 }
 
@@ -463,7 +471,7 @@ pub(crate) async fn test(
     path = "/api/v1/webhooks/{id}/deliveries",
     tag = "webhooks",
     summary = "A webhook's delivery log",
-    description = "Deliveries newest first, with their status, attempts and last error; \\
+    description = "Deliveries newest first, with their status, attempts and last error; \
                    each one's attempts at `GET /api/v1/notifications/{id}/attempts`.",
     params(("id" = Uuid, Path, description = "The webhook")),
     security(("api_key" = []), ("session" = [])),
