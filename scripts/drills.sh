@@ -15,6 +15,8 @@
 #   an outbox row that cannot be published    resilience.rs outbox_rows_that_cannot_be_published...
 #   one link 20 times at once, 50 guests for 10 places   resilience.rs
 #   10,000 malformed / tampered / expired / wrong-key tokens   app invitations::token
+#   schemathesis against the OpenAPI document (no 5xx, no answer or refusal the document
+#   does not describe)                         scripts/api-fuzz.sh (a release build)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 "$GG_ROOT/scripts/bootstrap.sh"
@@ -33,4 +35,6 @@ step "SIGTERM under load behind nginx (edge)"
 cargo test --locked -p server --features app/ssr --test edge -- --nocapture a_replica_sent_sigterm
 step "10,000 bad tokens"
 cargo test --locked -p app --features ssr --lib -- --nocapture ten_thousand_malformed
+step "the REST API fuzzed from its OpenAPI document (schemathesis)"
+"$GG_ROOT/scripts/api-fuzz.sh"
 log "every drill passed"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check GuestGuard has: formatting, clippy with warnings denied, unit and
 # integration tests against real PostgreSQL / NATS JetStream / gRPC (the tests start
-# their own on free ports), the release build with the wasm bundle, and the Playwright
-# tests in Debian's Chromium against that build on its own services.
+# their own on free ports), the release build with the wasm bundle, the Playwright
+# tests in Debian's Chromium against that build on its own services, and the REST API
+# drill (scripts/api-fuzz.sh: schemathesis against the OpenAPI document).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 source "$GG_ROOT/scripts/stack.sh"
@@ -89,4 +90,8 @@ if ! GUESTGUARD_URL="http://127.0.0.1:$web_port" GUESTGUARD_MAIL_URL="http://127
     tail -n 40 "$run_dir/server.log" >&2
     die "end-to-end tests failed"
 fi
+stack_stop
+
+step "the REST API drill: schemathesis against /api/v1/openapi.json (reports in target/api-fuzz/)"
+GG_API_FUZZ_BUILT=1 "$GG_ROOT/scripts/api-fuzz.sh"
 log "all checks passed"
