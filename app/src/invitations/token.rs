@@ -96,8 +96,20 @@ pub enum KeyIdError {
 
 /// Identifier of a signing key, embedded in every token: 1 to 8 characters of
 /// `[a-z0-9]`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct KeyId(String);
+///
+/// Held as its payload slot (no allocation: every token verified carries one).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyId {
+    /// The id's bytes, right-padded with zeros, as in the payload.
+    slot: [u8; KEY_ID_MAX_LEN],
+    len: u8,
+}
+
+impl fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("KeyId").field(&self.as_str()).finish()
+    }
+}
 
 impl KeyId {
     /// Checks and wraps a key id.
@@ -114,19 +126,21 @@ impl KeyId {
         if raw.len() > KEY_ID_MAX_LEN {
             return Err(KeyIdError::TooLong);
         }
-        Ok(Self(raw.to_owned()))
+        let len = u8::try_from(raw.len()).map_err(|_| KeyIdError::TooLong)?;
+        let mut slot = [0u8; KEY_ID_MAX_LEN];
+        slot[..raw.len()].copy_from_slice(raw.as_bytes());
+        Ok(Self { slot, len })
     }
 
     /// The key id as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only ASCII letters and digits are ever stored (checked by `parse`).
+        std::str::from_utf8(&self.slot[..usize::from(self.len)]).unwrap_or_default()
     }
 
     /// The key id's slot in the payload: its bytes, right-padded with zeros.
-    fn to_slot(&self) -> [u8; KEY_ID_MAX_LEN] {
-        let mut slot = [0u8; KEY_ID_MAX_LEN];
-        slot[..self.0.len()].copy_from_slice(self.0.as_bytes());
-        slot
+    fn to_slot(self) -> [u8; KEY_ID_MAX_LEN] {
+        self.slot
     }
 
     /// Reads a key id from its payload slot: a valid key id followed only by zeros.
@@ -142,7 +156,7 @@ impl KeyId {
 
 impl fmt::Display for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -235,15 +249,13 @@ pub fn parse_format(raw: &str) -> Result<UnverifiedToken, TokenError> {
     let encoded = raw
         .strip_prefix(TOKEN_PREFIX)
         .ok_or(TokenError::Malformed)?;
-    if !encoded
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err(TokenError::Malformed);
-    }
-    let body = URL_SAFE_NO_PAD
-        .decode(encoded)
+    // The URL-safe alphabet without padding is the decoder's own check below.
+    // Decoded on the stack (the decoder asks for room for a whole last quantum).
+    let mut decoded = [0u8; BODY_LEN + 3];
+    let decoded_len = URL_SAFE_NO_PAD
+        .decode_slice(encoded, &mut decoded)
         .map_err(|_| TokenError::Malformed)?;
+    let body = decoded.get(..decoded_len).ok_or(TokenError::Malformed)?;
     let (payload, tag) = body
         .split_at_checked(PAYLOAD_LEN)
         .ok_or(TokenError::Malformed)?;
@@ -392,7 +404,7 @@ impl Keyring {
             guest_id,
             event_id,
             expires_at,
-            key_id: self.current.id.clone(),
+            key_id: self.current.id,
         };
         let token = encode(&self.current, &claims);
         (token, claims)
