@@ -62,7 +62,7 @@ pub struct LogQuery {
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "Attempts, newest first", body = Vec<super::LoggedAccess>),
-        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::AuthErrors,
         (status = 404, description = "No such event of this host", body = crate::api_docs::openapi::ErrorBody),
         (status = 422, description = "`limit` is out of range", body = crate::api_docs::openapi::ErrorBody)
     )
@@ -206,11 +206,8 @@ pub(crate) async fn open(
     request_body = super::BrowserSignals,
     responses(
         (status = 204, description = "Stored"),
-        (status = 400, description = "Malformed token or body", body = crate::api_docs::openapi::ErrorBody),
-        (status = 404, description = "Unknown token, bad signature or unknown access attempt", body = crate::api_docs::openapi::ErrorBody),
-        (status = 410, description = "Revoked or expired link", body = crate::api_docs::openapi::ErrorBody),
-        (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody),
-        (status = 429, description = "Too many requests", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::LinkErrors,
+        (status = 404, description = "Unknown token, bad signature or unknown access attempt", body = crate::api_docs::openapi::ErrorBody)
     )
 )]
 /// `POST /api/v1/access/{token}/signals` → 204.

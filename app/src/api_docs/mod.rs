@@ -1,6 +1,6 @@
 //! Documentation of the REST API: the OpenAPI document generated from the handlers
-//! (`openapi.rs`, served at `/api/v1/openapi.json`) and a browsable page of it at
-//! `/docs/api`.
+//! (`openapi.rs`, served at `/api/v1/openapi.json`; the error answers many operations
+//! share are in `responses.rs`) and a browsable page of it at `/docs/api`.
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 pub mod openapi;
+#[cfg(feature = "ssr")]
+pub mod responses;
 #[cfg(feature = "ssr")]
 pub mod schemas;
 

@@ -26,10 +26,9 @@ pub fn routes() -> Router<AppState> {
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 201, description = "The event", body = super::Event),
-        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
-        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
-        (status = 409, description = "The slug is taken by another of the host's events", body = crate::api_docs::openapi::ErrorBody),
-        (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::BodyErrors,
+        crate::api_docs::responses::AuthErrors,
+        (status = 409, description = "The slug is taken by another of the host's events", body = crate::api_docs::openapi::ErrorBody)
     )
 )]
 /// `POST /api/v1/events` → 201 with the event.
@@ -74,7 +73,7 @@ pub async fn update_event(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "Events, soonest first", body = Vec<super::Event>),
-        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::AuthErrors
     )
 )]
 /// `GET /api/v1/events` → the host's events.
@@ -96,8 +95,7 @@ pub(crate) async fn list(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "The event", body = super::Event),
-        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
-        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::ResourceErrors
     )
 )]
 /// `GET /api/v1/events/{id}`.
@@ -122,11 +120,9 @@ pub(crate) async fn show(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "The changed event", body = super::Event),
-        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
-        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
-        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody),
-        (status = 409, description = "The slug is taken", body = crate::api_docs::openapi::ErrorBody),
-        (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::BodyErrors,
+        crate::api_docs::responses::ResourceErrors,
+        (status = 409, description = "The slug is taken", body = crate::api_docs::openapi::ErrorBody)
     )
 )]
 /// `PATCH /api/v1/events/{id}` with only the fields to change.
@@ -151,8 +147,7 @@ pub(crate) async fn update(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
-        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::ResourceErrors
     )
 )]
 /// `DELETE /api/v1/events/{id}` → 204.

@@ -71,11 +71,9 @@ pub fn draft(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 201, description = "The guest", body = super::Guest),
-        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
-        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
-        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody),
-        (status = 409, description = "The email is already on the list", body = crate::api_docs::openapi::ErrorBody),
-        (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::BodyErrors,
+        crate::api_docs::responses::ResourceErrors,
+        (status = 409, description = "The email is already on the list", body = crate::api_docs::openapi::ErrorBody)
     )
 )]
 /// `POST /api/v1/events/{id}/guests` → 201 with the guest.
@@ -138,9 +136,8 @@ pub(crate) struct ListQuery {
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "Guests and counts", body = super::GuestList),
-        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
-        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
-        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::MalformedBody,
+        crate::api_docs::responses::ResourceErrors
     )
 )]
 /// `GET /api/v1/events/{id}/guests?status=attending&search=ada`.
@@ -169,8 +166,7 @@ pub(crate) async fn list(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "The guest", body = super::Guest),
-        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
-        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::ResourceErrors
     )
 )]
 /// `GET /api/v1/events/{id}/guests/{guest_id}`.
@@ -198,11 +194,9 @@ pub(crate) async fn show(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "The changed guest", body = super::Guest),
-        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
-        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
-        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody),
-        (status = 409, description = "The email is already on the list", body = crate::api_docs::openapi::ErrorBody),
-        (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::BodyErrors,
+        crate::api_docs::responses::ResourceErrors,
+        (status = 409, description = "The email is already on the list", body = crate::api_docs::openapi::ErrorBody)
     )
 )]
 /// `PATCH /api/v1/events/{id}/guests/{guest_id}` with only the fields to change.
@@ -237,8 +231,7 @@ pub(crate) async fn update(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 204, description = "Removed, with their links and answer"),
-        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
-        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::ResourceErrors
     )
 )]
 /// `DELETE /api/v1/events/{id}/guests/{guest_id}` → 204.
@@ -278,9 +271,8 @@ pub(crate) struct ImportQuery {
     responses(
         (status = 200, description = "Imported (or checked, on a dry run)", body = super::ImportReport),
         (status = 422, description = "Rows with errors; nothing imported", body = super::ImportReport),
-        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
-        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
-        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::MalformedBody,
+        crate::api_docs::responses::ResourceErrors,
         (status = 413, description = "The file is over 1 MiB", body = crate::api_docs::openapi::ErrorBody)
     )
 )]
@@ -341,8 +333,7 @@ pub(crate) async fn import(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "CSV file", content_type = "text/csv", body = String),
-        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
-        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::ResourceErrors
     )
 )]
 /// `GET /api/v1/events/{id}/guests/export` → the guest list with answers as CSV.

@@ -271,8 +271,7 @@ async fn start_session(
     request_body = super::SignupRequest,
     responses(
         (status = 201, description = "Account created; `Set-Cookie` carries the session", body = super::HostProfile),
-        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
-        (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::BodyErrors,
         (status = 409, description = "The email already has an account", body = crate::api_docs::openapi::ErrorBody),
         (status = 429, description = "Too many attempts; see `Retry-After`", body = crate::api_docs::openapi::ErrorBody)
     )
@@ -297,7 +296,7 @@ pub(crate) async fn signup(
     request_body = super::LoginRequest,
     responses(
         (status = 200, description = "Signed in; `Set-Cookie` carries the session", body = super::HostProfile),
-        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::MalformedBody,
         (status = 401, description = "Wrong email or password (never says which)", body = crate::api_docs::openapi::ErrorBody),
         (status = 429, description = "Too many attempts; see `Retry-After`", body = crate::api_docs::openapi::ErrorBody)
     )
@@ -346,8 +345,8 @@ pub(crate) async fn logout(
     security(("session" = [])),
     responses(
         (status = 200, description = "How many sessions ended", body = super::SessionsEnded),
-        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody),
-        (status = 403, description = "Cross-site request, or an API key (`session_required`)", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::NotSignedIn,
+        crate::api_docs::responses::SessionRequired
     )
 )]
 /// `POST /api/v1/auth/logout-everywhere` → 200 `{ended}`; every session stops working.
@@ -376,9 +375,9 @@ pub(crate) async fn logout_everywhere(
     security(("session" = [])),
     responses(
         (status = 204, description = "Changed; other sessions ended"),
-        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
-        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody),
-        (status = 403, description = "Cross-site request, or an API key (`session_required`)", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::MalformedBody,
+        crate::api_docs::responses::NotSignedIn,
+        crate::api_docs::responses::SessionRequired,
         (status = 422, description = "Wrong current password (`wrong_password`) or invalid new one; `field` names it", body = crate::api_docs::openapi::ErrorBody),
         (status = 503, description = "Too many password checks at once; see `Retry-After`", body = crate::api_docs::openapi::ErrorBody)
     )
@@ -401,7 +400,7 @@ pub(crate) async fn change_password(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "The host", body = super::HostProfile),
-        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::AuthErrors
     )
 )]
 /// `GET /api/v1/auth/me` → the signed-in host.
@@ -427,10 +426,8 @@ pub(crate) async fn me(
     security(("session" = [])),
     responses(
         (status = 201, description = "The new key (shown once)", body = super::NewApiKey),
-        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
-        (status = 401, description = "Not signed in, or the session is not valid", body = crate::api_docs::openapi::ErrorBody),
-        (status = 403, description = "Cross-site request, or an API key (`session_required`)", body = crate::api_docs::openapi::ErrorBody),
-        (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::BodyErrors,
+        crate::api_docs::responses::SessionErrors
     )
 )]
 /// `POST /api/v1/api-keys {name}` → 201 `{id, name, key}`; the key is shown only here.
@@ -476,8 +473,7 @@ pub(crate) async fn list_api_keys(
     security(("session" = [])),
     responses(
         (status = 204, description = "Revoked; the key stops working at once"),
-        (status = 401, description = "Not signed in, or the session is not valid", body = crate::api_docs::openapi::ErrorBody),
-        (status = 403, description = "Cross-site request, or an API key (`session_required`)", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::SessionErrors,
         (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)
     )
 )]

@@ -91,10 +91,8 @@ pub async fn issue_link(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 201, description = "The link", body = super::IssuedLink),
-        (status = 400, description = "Malformed request body", body = crate::api_docs::openapi::ErrorBody),
-        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
-        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody),
-        (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::BodyErrors,
+        crate::api_docs::responses::ResourceErrors
     )
 )]
 /// `POST /api/v1/events/{id}/guests/{guest_id}/tokens` → 201 `{id, token, url, expires_at}`.
@@ -139,8 +137,7 @@ pub(crate) async fn issue(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "Links, newest first (never the tokens)", body = Vec<super::LinkSummary>),
-        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
-        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::ResourceErrors
     )
 )]
 /// `GET /api/v1/events/{id}/guests/{guest_id}/tokens` → the guest's links, newest first.
@@ -168,8 +165,7 @@ pub(crate) async fn list(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 204, description = "Revoked; the link answers 410 from now on"),
-        (status = 401, description = "Not signed in, or the key or session is not valid", body = crate::api_docs::openapi::ErrorBody),
-        (status = 404, description = "No such resource for this host", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::ResourceErrors
     )
 )]
 /// `DELETE /api/v1/events/{id}/guests/{guest_id}/tokens/{token_id}` → 204.

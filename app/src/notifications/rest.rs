@@ -236,7 +236,7 @@ const NOT_FOUND: &str = "No such event (or guest) of this host";
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 202, description = "Queued (and who was left out, and why)", body = InvitationsQueued),
-        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::NotSignedIn,
         (status = 404, description = NOT_FOUND, body = crate::api_docs::openapi::ErrorBody),
         (status = 422, description = "A guest id is not one of the event's", body = crate::api_docs::openapi::ErrorBody)
     )
@@ -271,7 +271,7 @@ pub(crate) async fn send(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "Notifications", body = Vec<Notification>),
-        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::NotSignedIn,
         (status = 404, description = NOT_FOUND, body = crate::api_docs::openapi::ErrorBody)
     )
 )]
@@ -298,7 +298,7 @@ pub(crate) async fn event_notifications(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "Notifications, newest first", body = Vec<Notification>),
-        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::NotSignedIn,
         (status = 404, description = NOT_FOUND, body = crate::api_docs::openapi::ErrorBody)
     )
 )]
@@ -333,7 +333,7 @@ pub(crate) async fn guest_notifications(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "Attempts", body = Vec<DeliveryAttempt>),
-        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::NotSignedIn,
         (status = 404, description = "No such notification of this host", body = crate::api_docs::openapi::ErrorBody)
     )
 )]
@@ -357,7 +357,7 @@ pub(crate) async fn attempts(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "Preferences", body = HostPreferences),
-        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::NotSignedIn
     )
 )]
 /// `GET /api/v1/account/notifications`.
@@ -377,7 +377,7 @@ pub(crate) async fn preferences(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "Preferences now", body = HostPreferences),
-        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::NotSignedIn
     )
 )]
 /// `PUT /api/v1/account/notifications`.

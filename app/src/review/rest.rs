@@ -132,7 +132,7 @@ const NOT_FOUND: &str = "No such event or guest of this host";
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "Held answers", body = Vec<super::HeldAnswer>),
-        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::NotSignedIn,
         (status = 404, description = NOT_FOUND, body = crate::api_docs::openapi::ErrorBody)
     )
 )]
@@ -158,7 +158,7 @@ pub(crate) async fn held(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "The devices", body = GuestDevices),
-        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::NotSignedIn,
         (status = 404, description = NOT_FOUND, body = crate::api_docs::openapi::ErrorBody)
     )
 )]
@@ -189,8 +189,7 @@ pub(crate) async fn devices(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "The guest's devices now", body = GuestDevices),
-        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody),
-        (status = 403, description = "Cross-site request", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::CrossSiteErrors,
         (status = 404, description = "No such event, guest, or device of the guest", body = crate::api_docs::openapi::ErrorBody),
         (status = 503, description = "The fraud engine cannot take it now; see `Retry-After`", body = crate::api_docs::openapi::ErrorBody)
     )
@@ -216,8 +215,7 @@ pub(crate) async fn approve(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "The guest's devices now (none)", body = GuestDevices),
-        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody),
-        (status = 403, description = "Cross-site request", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::CrossSiteErrors,
         (status = 404, description = NOT_FOUND, body = crate::api_docs::openapi::ErrorBody),
         (status = 503, description = "The fraud engine cannot take it now; see `Retry-After`", body = crate::api_docs::openapi::ErrorBody)
     )
@@ -243,8 +241,7 @@ pub(crate) async fn reset(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 204, description = "Accepted"),
-        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody),
-        (status = 403, description = "Cross-site request", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::CrossSiteErrors,
         (status = 404, description = "No such event or guest, or no held answer", body = crate::api_docs::openapi::ErrorBody),
         (status = 409, description = "The event is full (`event_full`)", body = crate::api_docs::openapi::ErrorBody)
     )
@@ -270,8 +267,7 @@ pub(crate) async fn accept(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 204, description = "Rejected"),
-        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody),
-        (status = 403, description = "Cross-site request", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::CrossSiteErrors,
         (status = 404, description = "No such event or guest, or no held answer", body = crate::api_docs::openapi::ErrorBody)
     )
 )]
@@ -295,7 +291,7 @@ pub(crate) async fn reject(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "Decisions", body = Vec<super::AuditEntry>),
-        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::NotSignedIn,
         (status = 404, description = NOT_FOUND, body = crate::api_docs::openapi::ErrorBody)
     )
 )]
@@ -323,7 +319,7 @@ pub(crate) async fn audit(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "The guest's data", body = super::GuestExport),
-        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::NotSignedIn,
         (status = 404, description = NOT_FOUND, body = crate::api_docs::openapi::ErrorBody)
     )
 )]

@@ -211,13 +211,10 @@ async fn signed_in_host(
     responses(
         (status = 201, description = "Recorded: a guest's receipt, or the host's decision", body = super::RsvpAnswer),
         (status = 200, description = "Changed: a guest's receipt, or the host's decision", body = super::RsvpAnswer),
-        (status = 400, description = "Malformed token or body", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::LinkErrors,
         (status = 403, description = "Refused (`rsvp_refused`): \"please contact your host\"; the event's host also gets `{blocked: true, fraud}`", body = crate::api_docs::openapi::ErrorBody),
         (status = 404, description = "Unknown token or bad signature", body = crate::api_docs::openapi::ErrorBody),
         (status = 409, description = "Answers are closed (`rsvp_closed`) or the event is full (`event_full`)", body = crate::api_docs::openapi::ErrorBody),
-        (status = 410, description = "Revoked or expired link", body = crate::api_docs::openapi::ErrorBody),
-        (status = 422, description = "A field is invalid; `field` names it", body = crate::api_docs::openapi::ErrorBody),
-        (status = 429, description = "Too many requests", body = crate::api_docs::openapi::ErrorBody),
         (status = 503, description = "The answer could not be checked now and the event refuses unchecked answers (`try_again_later`); see `Retry-After`", body = crate::api_docs::openapi::ErrorBody)
     )
 )]

@@ -269,7 +269,7 @@ pub struct ListQuery {
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "Endpoints, oldest first", body = Vec<Webhook>),
-        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody)
+        crate::api_docs::responses::NotSignedIn
     )
 )]
 /// `GET /api/v1/webhooks`.
@@ -294,7 +294,7 @@ pub(crate) async fn list(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 201, description = "Registered", body = WebhookWithSecret),
-        (status = 401, description = "Not signed in", body = crate::api_docs::openapi::ErrorBody),
+        crate::api_docs::responses::NotSignedIn,
         (status = 404, description = "No such event of this host", body = crate::api_docs::openapi::ErrorBody),
         (status = 422, description = "Invalid URL or event types; `webhook_url_refused` for a private address", body = crate::api_docs::openapi::ErrorBody)
     )
