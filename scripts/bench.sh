@@ -27,7 +27,10 @@
 #
 # GG_BENCH_GUESTS (2000), GG_BENCH_CONCURRENCY (16), GG_BENCH_EVENTS (20),
 # GG_BENCH_PGBENCH_SECONDS (10), GG_BENCH_SCORE_SECONDS (10), GG_BENCH_MONITORS (1000)
-# size the runs; GG_BENCH_OUT (target/bench) is where the results go.
+# size the runs; GG_BENCH_OUT (target/bench) is where the results go. GG_BENCH_STEPS
+# (e.g. "1,2" or "9") runs only those steps, to measure one change again: their figures
+# are printed and kept in the run's directory, and the results file and table are left
+# as the last full run wrote them (steps 2, 4 and 8 need step 1's guests).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 source "$GG_ROOT/scripts/stack.sh"
@@ -39,12 +42,20 @@ pg_seconds="${GG_BENCH_PGBENCH_SECONDS:-10}"
 score_seconds="${GG_BENCH_SCORE_SECONDS:-10}"
 monitors="${GG_BENCH_MONITORS:-1000}"
 out_dir="${GG_BENCH_OUT:-$GG_ROOT/target/bench}"
+all_steps=1,2,3,4,5,6,7,8,9
+steps="${GG_BENCH_STEPS:-$all_steps}"
 catch_up_limit=60
 
 for setting in guests concurrency events pg_seconds score_seconds monitors; do
     [[ "${!setting}" =~ ^[1-9][0-9]*$ ]] || die "the benchmark's $setting must be a positive number"
 done
 [ "$events" -le "$guests" ] || die "GG_BENCH_EVENTS must be at most GG_BENCH_GUESTS"
+[[ "$steps" =~ ^[1-9](,[1-9])*$ ]] || die "GG_BENCH_STEPS is a comma-separated list of steps 1 to 9"
+# step N: whether this run measures step N.
+step() { [[ ",$steps," == *",$1,"* ]]; }
+for needs_one in 2 4 8; do
+    if step "$needs_one" && ! step 1; then die "step $needs_one needs step 1: GG_BENCH_STEPS=1,$needs_one"; fi
+done
 "$GG_ROOT/scripts/bootstrap.sh"
 pg_bin >/dev/null
 command -v wrk >/dev/null || die "wrk is missing; run scripts/bootstrap.sh"
@@ -158,76 +169,87 @@ PY
 
 failures=()
 
-log "== 1. closed loop, one event: $guests guests, concurrency $concurrency =="
-loadgen closed-1-event --guests "$guests" --concurrency "$concurrency" \
-    --links-file "$run_dir/links.txt"
-event_a="$(field closed-1-event "r['event_id']")"
-read -r answered scored <<<"$(sql "SELECT count(*), count(risk_score) FROM rsvps
-    WHERE event_id = '$event_a'" | tr '|' ' ')"
-echo "scoring check: $scored of $answered answers were scored before they were answered"
-printf '{"answers": %s, "scored": %s}\n' "$answered" "$scored" >"$results/scored-1-event.json"
-echo
-
-log "== 2. pgbench on the same SQL, same concurrency, same database and links =="
-links="$(pgbench_links closed-1-event)"
-pgbench_run pgbench-rsvp-1-event rsvp.pgbench "$links"
-pgbench_run pgbench-open-1-event open.pgbench "$links"
-echo
-
-log "== 3. closed loop, $guests guests over $events events answering at once =="
-loadgen "closed-$events-events" --guests "$guests" --events "$events" --concurrency "$concurrency"
-links="$(pgbench_links "closed-$events-events")"
-pgbench_run "pgbench-rsvp-$events-events" rsvp.pgbench "$links"
-echo
-
-log "== 4. open loop at half the closed-loop maximum, 3 runs =="
-rsvp_rate="$(field closed-1-event "round(r['rsvp']['report']['throughput_rps'] / 2, 1)")"
-# An opening is two requests (the link, then the page's signals): guests per second.
-open_rate="$(field closed-1-event "round(r['open']['throughput_rps'] / 4, 1)")"
-for run in 1 2 3; do
-    loadgen "open-loop-$run" --guests "$guests" --rate "$rsvp_rate" --open-rate "$open_rate"
-done
-echo
-
-log "== 5a. fraud engine stopped =="
-stop_fraud
-loadgen engine-stopped --guests "$guests" --concurrency "$concurrency"
-event_b="$(field engine-stopped "r['event_id']")"
-read -r answered unscored <<<"$(sql "SELECT count(*), count(*) FILTER (WHERE risk_score IS NULL)
-    FROM rsvps WHERE event_id = '$event_b'" | tr '|' ' ')"
-echo "fail-open check: $answered of $guests answers recorded, $unscored of them unscored"
-if [ "$answered" != "$guests" ] || [ "$unscored" != "$guests" ]; then
-    failures+=("engine stopped: expected $guests answers recorded unscored, got $answered recorded / $unscored unscored")
+if step 1; then
+    log "== 1. closed loop, one event: $guests guests, concurrency $concurrency =="
+    loadgen closed-1-event --guests "$guests" --concurrency "$concurrency" \
+        --links-file "$run_dir/links.txt"
+    event_a="$(field closed-1-event "r['event_id']")"
+    read -r answered scored <<<"$(sql "SELECT count(*), count(risk_score) FROM rsvps
+        WHERE event_id = '$event_a'" | tr '|' ' ')"
+    echo "scoring check: $scored of $answered answers were scored before they were answered"
+    printf '{"answers": %s, "scored": %s}\n' "$answered" "$scored" >"$results/scored-1-event.json"
+    echo
 fi
 
-log "== 5b. fraud engine restarted =="
-restarted="$(date +%s.%N)"
-start_fraud
-left="$unscored"
-while :; do
-    left="$(sql "SELECT count(*) FROM rsvps WHERE event_id = '$event_b' AND risk_score IS NULL")"
-    now="$(date +%s.%N)"
-    [ "$left" = 0 ] && break
-    if awk -v a="$restarted" -v b="$now" -v limit="$catch_up_limit" 'BEGIN { exit !(b - a > limit) }'; then
-        break
+if step 2; then
+    log "== 2. pgbench on the same SQL, same concurrency, same database and links =="
+    links="$(pgbench_links closed-1-event)"
+    pgbench_run pgbench-rsvp-1-event rsvp.pgbench "$links"
+    pgbench_run pgbench-open-1-event open.pgbench "$links"
+    echo
+fi
+
+if step 3; then
+    log "== 3. closed loop, $guests guests over $events events answering at once =="
+    loadgen "closed-$events-events" --guests "$guests" --events "$events" --concurrency "$concurrency"
+    links="$(pgbench_links "closed-$events-events")"
+    pgbench_run "pgbench-rsvp-$events-events" rsvp.pgbench "$links"
+    echo
+fi
+
+if step 4; then
+    log "== 4. open loop at half the closed-loop maximum, 3 runs =="
+    rsvp_rate="$(field closed-1-event "round(r['rsvp']['report']['throughput_rps'] / 2, 1)")"
+    # An opening is two requests (the link, then the page's signals): guests per second.
+    open_rate="$(field closed-1-event "round(r['open']['throughput_rps'] / 4, 1)")"
+    for run in 1 2 3; do
+        loadgen "open-loop-$run" --guests "$guests" --rate "$rsvp_rate" --open-rate "$open_rate"
+    done
+    echo
+fi
+
+if step 5; then
+    log "== 5a. fraud engine stopped =="
+    stop_fraud
+    loadgen engine-stopped --guests "$guests" --concurrency "$concurrency"
+    event_b="$(field engine-stopped "r['event_id']")"
+    read -r answered unscored <<<"$(sql "SELECT count(*), count(*) FILTER (WHERE risk_score IS NULL)
+        FROM rsvps WHERE event_id = '$event_b'" | tr '|' ' ')"
+    echo "fail-open check: $answered of $guests answers recorded, $unscored of them unscored"
+    if [ "$answered" != "$guests" ] || [ "$unscored" != "$guests" ]; then
+        failures+=("engine stopped: expected $guests answers recorded unscored, got $answered recorded / $unscored unscored")
     fi
-    sleep 0.2
-done
-catch_up_s="$(awk -v a="$restarted" -v b="$now" 'BEGIN { printf "%.2f", b - a }')"
-if [ "$left" = 0 ]; then
-    echo "catch-up: the $unscored answers left unscored were scored ${catch_up_s} s after the restart"
-else
-    echo "catch-up: $left of $unscored answers still unscored ${catch_up_s} s after the restart"
-    failures+=("catch-up: $left answers were still unscored after ${catch_up_limit} s")
-fi
-printf '{"answers": %s, "seconds": %s, "left": %s}\n' "$unscored" "$catch_up_s" "$left" \
-    >"$results/catch-up.json"
-echo
 
-log "== 6. token verification against the raw HMAC-SHA256 of the same bytes (criterion) =="
-cargo bench --locked -p app --features ssr --bench token_verify -- --warm-up-time 1 --measurement-time 5 \
-    | tee "$run_dir/token.out" | grep -E '^token/|time:'
-python3 - "$run_dir/token.out" >"$results/token.json" <<'PY'
+    log "== 5b. fraud engine restarted =="
+    restarted="$(date +%s.%N)"
+    start_fraud
+    left="$unscored"
+    while :; do
+        left="$(sql "SELECT count(*) FROM rsvps WHERE event_id = '$event_b' AND risk_score IS NULL")"
+        now="$(date +%s.%N)"
+        [ "$left" = 0 ] && break
+        if awk -v a="$restarted" -v b="$now" -v limit="$catch_up_limit" 'BEGIN { exit !(b - a > limit) }'; then
+            break
+        fi
+        sleep 0.2
+    done
+    catch_up_s="$(awk -v a="$restarted" -v b="$now" 'BEGIN { printf "%.2f", b - a }')"
+    if [ "$left" = 0 ]; then
+        echo "catch-up: the $unscored answers left unscored were scored ${catch_up_s} s after the restart"
+    else
+        echo "catch-up: $left of $unscored answers still unscored ${catch_up_s} s after the restart"
+        failures+=("catch-up: $left answers were still unscored after ${catch_up_limit} s")
+    fi
+    printf '{"answers": %s, "seconds": %s, "left": %s}\n' "$unscored" "$catch_up_s" "$left" \
+        >"$results/catch-up.json"
+    echo
+fi
+
+if step 6; then
+    log "== 6. token verification against the raw HMAC-SHA256 of the same bytes (criterion) =="
+    cargo bench --locked -p app --features ssr --bench token_verify -- --warm-up-time 1 --measurement-time 5 \
+        | tee "$run_dir/token.out" | grep -E '^token/|time:'
+    python3 - "$run_dir/token.out" >"$results/token.json" <<'PY'
 import json, re, sys
 units = {"ns": 1.0, "µs": 1e3, "us": 1e3, "ms": 1e6}
 found, name = {}, None
@@ -240,16 +262,19 @@ for line in open(sys.argv[1]):
         name = None
 print(json.dumps({"ns": found}))
 PY
-echo
-
-log "== 7. Score over gRPC alone, open loop =="
-if "$bin/examples/score_load" --url "http://127.0.0.1:$fraud_port" --rates 100,500,1000 \
-    --seconds "$score_seconds" | tee "$run_dir/score.out"; then
-    sed -n 's/^RESULT //p' "$run_dir/score.out" >"$results/score.json"
-else
-    failures+=("the Score load generator failed")
+    echo
 fi
-echo
+
+if step 7; then
+    log "== 7. Score over gRPC alone, open loop =="
+    if "$bin/examples/score_load" --url "http://127.0.0.1:$fraud_port" --rates 100,500,1000 \
+        --seconds "$score_seconds" | tee "$run_dir/score.out"; then
+        sed -n 's/^RESULT //p' "$run_dir/score.out" >"$results/score.json"
+    else
+        failures+=("the Score load generator failed")
+    fi
+    echo
+fi
 
 # wrk_run LABEL URL [LINKS]: wrk at the benchmark's concurrency for GG_BENCH_PGBENCH_SECONDS;
 # writes {"rps", "p50_ms", "p99_ms", "non_2xx"} to $results/LABEL.json.
@@ -273,23 +298,36 @@ PY
     printf '%s: %s\n' "$label" "$(cat "$results/$label.json")"
 }
 
-log "== 8. the guest page rendered on the server, against an axum hello world =="
-hello_port="$(free_port)"
-stack_spawn "hello world" "$bin/examples/hello" "127.0.0.1:$hello_port" >"$run_dir/hello.log" 2>&1
-wait_for_port "$hello_port" "the hello world"
-wrk_run hello-world "http://127.0.0.1:$hello_port"
-wrk_run guest-page "$url" "$run_dir/links.txt"
-if [ "$(field guest-page "r['non_2xx']")" != 0 ]; then
-    failures+=("guest page: $(field guest-page "r['non_2xx']") answers were not 2xx")
+if step 8; then
+    log "== 8. the guest page rendered on the server, against an axum hello world =="
+    hello_port="$(free_port)"
+    stack_spawn "hello world" "$bin/examples/hello" "127.0.0.1:$hello_port" >"$run_dir/hello.log" 2>&1
+    wait_for_port "$hello_port" "the hello world"
+    wrk_run hello-world "http://127.0.0.1:$hello_port"
+    wrk_run guest-page "$url" "$run_dir/links.txt"
+    if [ "$(field guest-page "r['non_2xx']")" != 0 ]; then
+        failures+=("guest page: $(field guest-page "r['non_2xx']") answers were not 2xx")
+    fi
+    echo
 fi
-echo
 
-log "== 9. $monitors live monitors on one event, guests answering at 20/s =="
-loadgen "monitor-$monitors" --guests 200 --rate 20 --monitors "$monitors"
-if [ "$(field "monitor-$monitors" "r['monitor']['gaps']")" != 0 ]; then
-    failures+=("live monitors: $(field "monitor-$monitors" "r['monitor']['gaps']") answers never reached a monitor")
+if step 9; then
+    log "== 9. $monitors live monitors on one event, guests answering at 20/s =="
+    loadgen "monitor-$monitors" --guests 200 --rate 20 --monitors "$monitors"
+    if [ "$(field "monitor-$monitors" "r['monitor']['gaps']")" != 0 ]; then
+        failures+=("live monitors: $(field "monitor-$monitors" "r['monitor']['gaps']") answers never reached a monitor")
+    fi
+    echo
 fi
-echo
+
+if [ "$steps" != "$all_steps" ]; then
+    log "steps $steps measured; their figures: $results (the results file keeps the last full run)"
+    if [ "${#failures[@]}" -gt 0 ]; then
+        printf '%s\n' "${failures[@]}" >&2
+        die "benchmark checks failed"
+    fi
+    exit 0
+fi
 
 # The results file: the machine, the versions, every figure, and the table.
 python3 - "$results" "$out_dir" "$concurrency" "$guests" "$events" "$monitors" <<PY

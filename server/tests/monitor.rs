@@ -355,6 +355,101 @@ async fn a_host_receives_their_own_guests_activity_and_never_another_hosts() {
 }
 
 #[tokio::test]
+async fn a_burst_of_guests_reaches_every_socket_each_answer_with_the_counters_after_it() {
+    let app = TestApi::spawn().await;
+    let ada = app.signup("ada@example.org").await;
+    let event = app.create_event(&ada, json!({})).await;
+    let mut guests = Vec::new();
+    for n in 0..24 {
+        guests.push(
+            app.invite(&ada, &event, json!({"name": format!("Guest {n}")}))
+                .await,
+        );
+    }
+    let mut sockets = vec![
+        host_socket(app.address, &ada, &event).await,
+        host_socket(app.address, &ada, &event).await,
+    ];
+
+    // Everyone at once: the pushes arrive in bursts, which the server reads and sends
+    // together; none may be lost or merged into another guest's.
+    let openings = guests
+        .iter()
+        .map(|(_, link)| app.open_link(&link.token))
+        .collect::<Vec<_>>();
+    for opened in futures::future::join_all(openings).await {
+        opened.expect_status(200);
+    }
+    let answers = guests
+        .iter()
+        .map(|(_, link)| {
+            std::future::IntoFuture::into_future(
+                app.rsvp(&link.token, json!({"response": "attending"})),
+            )
+        })
+        .collect::<Vec<_>>();
+    // Many guests from one address may be scored as suspicious: a refused answer is
+    // pushed too (as "blocked"), and the counters say what was confirmed.
+    for answered in futures::future::join_all(answers).await {
+        assert!(
+            matches!(answered.status, 201 | 403),
+            "{} {}",
+            answered.status,
+            answered.text
+        );
+    }
+    let confirmed = app
+        .count("SELECT count(*) FROM rsvps WHERE status = 'confirmed' AND response = 'attending'")
+        .await;
+
+    let everyone: std::collections::BTreeSet<String> = guests
+        .iter()
+        .map(|(guest, _)| guest.id.to_string())
+        .collect();
+    for socket in &mut sockets {
+        let (mut opened, mut answered) = (
+            std::collections::BTreeSet::new(),
+            std::collections::BTreeSet::new(),
+        );
+        let mut attending_seen = Vec::new();
+        while answered.len() < everyone.len() || opened.len() < everyone.len() {
+            let message = next_json(socket).await;
+            if message["type"] != "activity" {
+                continue;
+            }
+            let guest = message["item"]["guest_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            assert!(
+                everyone.contains(&guest),
+                "a row of no guest here: {message}"
+            );
+            match message["item"]["kind"].as_str() {
+                Some("opened") => opened.insert(guest),
+                Some("answered") | Some("blocked") => {
+                    attending_seen.push(message["counts"]["attending"].as_i64().unwrap_or(-1));
+                    answered.insert(guest)
+                }
+                other => panic!("unexpected row kind {other:?}: {message}"),
+            };
+        }
+        assert_eq!(answered, everyone, "every answer reached the socket");
+        // The counters pushed with an answer are read after it was stored, and the last
+        // ones count every confirmed answer.
+        assert!(
+            attending_seen.iter().all(|&n| (0..=confirmed).contains(&n)),
+            "{attending_seen:?}"
+        );
+        assert_eq!(
+            attending_seen.iter().max(),
+            Some(&confirmed),
+            "{attending_seen:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_change_made_through_one_server_reaches_a_socket_on_another() {
     let app = TestApi::spawn().await;
     let other = app.replica().await;

@@ -2,14 +2,17 @@
 //! every event's notices (`activity.*`) per server, and one bounded broadcast channel
 //! per event that has a socket open here.
 //!
-//! A notice for an event nobody watches on this server costs a map lookup. For a
-//! watched event the row and the counters are read once and the same JSON text is
-//! handed to every socket of that event. Channels hold [`CHANNEL_CAPACITY`] messages: a
+//! A notice for an event nobody watches on this server costs a map lookup. Notices are
+//! taken in batches: every notice already waiting when the hub is free (up to
+//! [`MAX_BATCH`]), so a busy hub does less work per notice, not more. For each watched
+//! event of a batch the changed rows are read in one query and the counters once; a
+//! row announced twice in the batch (recorded, then scored) is read and pushed once, in
+//! its newest state. The same JSON text is handed to every socket of that event. Channels hold [`CHANNEL_CAPACITY`] messages: a
 //! socket that falls further behind is closed (`close::TOO_SLOW`) rather than buffered
 //! without bound, and its page reconnects and catches up from the database.
 
 use super::{store, LiveMessage};
-use futures::StreamExt as _;
+use futures::{FutureExt as _, StreamExt as _};
 use proto::events::{ActivityNotice, ACTIVITY_WILDCARD};
 use sqlx::PgPool;
 use std::{
@@ -26,8 +29,12 @@ pub const CHANNEL_CAPACITY: usize = 64;
 /// Longest wait before subscribing again after the subscription ended.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// One pushed message, already serialized (shared by every socket of the event).
-pub type Frame = Arc<str>;
+/// Notices handled together at most, when that many are waiting.
+pub const MAX_BATCH: usize = 256;
+
+/// One pushed message, already serialized (shared by every socket of the event: a
+/// clone is a reference count, not a copy).
+pub type Frame = axum::extract::ws::Utf8Bytes;
 
 /// The per-event channels of this server; cheap to clone (one shared registry).
 #[derive(Clone, Default)]
@@ -93,10 +100,15 @@ impl Hub {
                             _ = stop.cancelled() => break,
                             next = notices.next() => next,
                         };
-                        match next {
-                            Some(message) => self.dispatch(&pool, &message.payload).await,
-                            None => break,
+                        let Some(first) = next else { break };
+                        let mut batch = vec![first];
+                        while batch.len() < MAX_BATCH {
+                            match notices.next().now_or_never() {
+                                Some(Some(message)) => batch.push(message),
+                                _ => break,
+                            }
                         }
+                        self.dispatch(&pool, &batch).await;
                     }
                     let _ = notices.unsubscribe().await;
                 }
@@ -112,36 +124,65 @@ impl Hub {
         tracing::info!("activity hub stopped");
     }
 
-    /// Reads the announced row and the counters and pushes them to the event's sockets.
-    async fn dispatch(&self, pool: &PgPool, payload: &[u8]) {
-        let Ok(notice) = serde_json::from_slice::<ActivityNotice>(payload) else {
-            tracing::debug!("unreadable activity notice ignored");
-            return;
-        };
-        let Some(sender) = self.watched(notice.event_id) else {
-            return;
-        };
-        let loaded = async {
-            let item = store::item(pool, notice.event_id, notice.access_log_id).await?;
-            let counts = store::counts(pool, notice.event_id).await?;
-            Ok::<_, crate::error::AppError>(item.map(|item| LiveMessage::Activity {
-                item: Box::new(item),
-                counts,
-            }))
-        }
-        .await;
-        match loaded {
-            Ok(Some(message)) => {
+    /// Reads the announced rows and the counters and pushes them to their events'
+    /// sockets: per watched event, one query for its rows and one for its counters.
+    async fn dispatch(&self, pool: &PgPool, batch: &[async_nats::Message]) {
+        let payloads = batch.iter().map(|message| message.payload.as_ref());
+        for (event_id, ids) in self.watched_changes(payloads) {
+            let Some(sender) = self.watched(event_id) else {
+                continue;
+            };
+            let loaded = async {
+                let items = store::items(pool, event_id, &ids).await?;
+                let counts = store::counts(pool, event_id).await?;
+                Ok::<_, crate::error::AppError>((items, counts))
+            }
+            .await;
+            let (items, counts) = match loaded {
+                Ok(loaded) => loaded,
+                Err(error) => {
+                    tracing::warn!(%error, %event_id, "activity not pushed");
+                    continue;
+                }
+            };
+            for item in items {
+                let message = LiveMessage::Activity {
+                    item: Box::new(item),
+                    counts,
+                };
                 if let Ok(text) = serde_json::to_string(&message) {
                     // No receiver left is not an error: the last socket just closed.
                     let _ = sender.send(Frame::from(text));
                 }
             }
-            Ok(None) => {}
-            Err(error) => {
-                tracing::warn!(%error, event_id = %notice.event_id, "activity not pushed")
+        }
+    }
+
+    /// The rows each watched event of a batch announced, in the order first announced,
+    /// each once (unreadable notices and unwatched events are left out).
+    fn watched_changes<'a>(
+        &self,
+        payloads: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Vec<(Uuid, Vec<Uuid>)> {
+        let mut changes: Vec<(Uuid, Vec<Uuid>)> = Vec::new();
+        for payload in payloads {
+            let Ok(notice) = serde_json::from_slice::<ActivityNotice>(payload) else {
+                tracing::debug!("unreadable activity notice ignored");
+                continue;
+            };
+            match changes
+                .iter_mut()
+                .find(|(event, _)| *event == notice.event_id)
+            {
+                Some((_, ids)) if ids.contains(&notice.access_log_id) => {}
+                Some((_, ids)) => ids.push(notice.access_log_id),
+                None if self.watched(notice.event_id).is_some() => {
+                    changes.push((notice.event_id, vec![notice.access_log_id]))
+                }
+                None => {}
             }
         }
+        changes
     }
 }
 
@@ -179,5 +220,35 @@ mod tests {
             slow.recv().await,
             Err(broadcast::error::RecvError::Lagged(_))
         ));
+    }
+
+    fn notice(event_id: Uuid, access_log_id: Uuid) -> Vec<u8> {
+        serde_json::to_vec(&ActivityNotice {
+            event_id,
+            access_log_id,
+        })
+        .expect("notice")
+    }
+
+    #[test]
+    fn a_batch_reads_each_watched_row_once_in_the_order_announced() {
+        let hub = Hub::new();
+        let (watched, other, unwatched) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let _first = hub.subscribe(watched);
+        let _second = hub.subscribe(other);
+        let (opened, answered, elsewhere) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let batch = [
+            notice(watched, opened),
+            notice(unwatched, Uuid::new_v4()),
+            notice(other, elsewhere),
+            b"not a notice".to_vec(),
+            notice(watched, answered),
+            // The opening again, now scored: read once, in its newest state.
+            notice(watched, opened),
+        ];
+        assert_eq!(
+            hub.watched_changes(batch.iter().map(Vec::as_slice)),
+            vec![(watched, vec![opened, answered]), (other, vec![elsewhere])]
+        );
     }
 }

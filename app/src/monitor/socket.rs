@@ -51,11 +51,11 @@ pub async fn serve(
         tokio::select! {
             _ = state.activity.closing() => break Some((close::RESTARTING, "server restarting")),
             frame = pushed.recv() => match frame {
-                Ok(frame) => {
-                    if !send(&mut sink, frame).await {
-                        break Some((close::TOO_SLOW, "too_slow"));
-                    }
-                }
+                Ok(frame) => match send(&mut sink, &mut pushed, frame).await {
+                    Sent::All => {}
+                    Sent::TooSlow => break Some((close::TOO_SLOW, "too_slow")),
+                    Sent::ChannelClosed => break Some((close::RESTARTING, "server restarting")),
+                },
                 Err(RecvError::Lagged(missed)) => {
                     tracing::info!(%event_id, missed, "monitor socket fell behind; dropped");
                     break Some((close::TOO_SLOW, "too_slow"));
@@ -90,11 +90,48 @@ pub async fn serve(
     tracing::info!(%event_id, "monitor socket closed");
 }
 
-/// Sends one pushed frame; `false` when the client is gone or too slow.
-async fn send(sink: &mut futures::stream::SplitSink<WebSocket, Message>, frame: Frame) -> bool {
-    let message = Message::Text(frame.as_ref().into());
-    matches!(
-        tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await,
-        Ok(Ok(()))
-    )
+/// What became of a send.
+enum Sent {
+    All,
+    /// The client is gone, took over [`SEND_TIMEOUT`], or fell too far behind.
+    TooSlow,
+    /// The hub is gone (the server is stopping).
+    ChannelClosed,
+}
+
+/// Frames written to the client before one flush, at most.
+const MAX_FRAMES_PER_FLUSH: usize = 32;
+
+/// Sends `frame` and every frame already waiting behind it (up to
+/// [`MAX_FRAMES_PER_FLUSH`]) with one flush: a busy socket costs one write per burst,
+/// not one per frame.
+async fn send(
+    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
+    pushed: &mut tokio::sync::broadcast::Receiver<Frame>,
+    frame: Frame,
+) -> Sent {
+    use tokio::sync::broadcast::error::TryRecvError;
+    let mut outcome = Sent::All;
+    let written = async {
+        sink.feed(Message::Text(frame)).await?;
+        for _ in 1..MAX_FRAMES_PER_FLUSH {
+            match pushed.try_recv() {
+                Ok(frame) => sink.feed(Message::Text(frame)).await?,
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Lagged(_)) => {
+                    outcome = Sent::TooSlow;
+                    break;
+                }
+                Err(TryRecvError::Closed) => {
+                    outcome = Sent::ChannelClosed;
+                    break;
+                }
+            }
+        }
+        sink.flush().await
+    };
+    match tokio::time::timeout(SEND_TIMEOUT, written).await {
+        Ok(Ok(())) => outcome,
+        Ok(Err(_)) | Err(_) => Sent::TooSlow,
+    }
 }

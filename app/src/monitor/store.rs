@@ -190,18 +190,20 @@ pub async fn page(pool: &PgPool, event_id: Uuid, query: Query) -> Result<Activit
     })
 }
 
-/// One row of an event's feed, if it exists.
-pub async fn item(
+/// The rows `ids` of an event's feed that exist, oldest first (as they happened).
+pub async fn items(
     pool: &PgPool,
     event_id: Uuid,
-    access_log_id: Uuid,
-) -> Result<Option<ActivityItem>, AppError> {
-    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE a.event_id = $1 AND a.id = $2"))
-        .bind(event_id)
-        .bind(access_log_id)
-        .fetch_optional(pool)
-        .await?;
-    Ok(row.map(ActivityItem::from))
+    ids: &[Uuid],
+) -> Result<Vec<ActivityItem>, AppError> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE a.event_id = $1 AND a.id = ANY($2) ORDER BY a.accessed_at, a.id"
+    ))
+    .bind(event_id)
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(ActivityItem::from).collect())
 }
 
 /// The event's counters now.
