@@ -7,9 +7,10 @@
 //! [`MAX_BATCH`]), so a busy hub does less work per notice, not more. For each watched
 //! event of a batch the changed rows are read in one query and the counters once; a
 //! row announced twice in the batch (recorded, then scored) is read and pushed once, in
-//! its newest state. The same JSON text is handed to every socket of that event. Channels hold [`CHANNEL_CAPACITY`] messages: a
-//! socket that falls further behind is closed (`close::TOO_SLOW`) rather than buffered
-//! without bound, and its page reconnects and catches up from the database.
+//! its newest state. The same JSON text is handed to every socket of that event.
+//! Channels hold [`CHANNEL_CAPACITY`] messages: a socket that falls further behind is
+//! closed (`close::TOO_SLOW`) rather than buffered without bound, and its page
+//! reconnects and catches up from the database.
 
 use super::{store, LiveMessage};
 use futures::{FutureExt as _, StreamExt as _};
