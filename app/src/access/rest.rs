@@ -142,7 +142,11 @@ pub async fn open_link(
     facts: &store::RequestFacts,
 ) -> Result<AccessView, AppError> {
     let invitation = resolve::live_invitation(state, raw).await?;
-    let access_log_id = store::record(
+    let store::Recorded {
+        access_log_id,
+        guest,
+        event,
+    } = store::record(
         &state.pool,
         &invitation,
         facts,
@@ -150,7 +154,6 @@ pub async fn open_link(
     )
     .await?;
     crate::monitor::notice::announce(&state.nats, invitation.event_id, access_log_id);
-    let (guest, event) = store::guest_and_event(&state.pool, &invitation).await?;
     let rsvp = rsvps::store::current(&state.pool, invitation.guest_id).await?;
     Ok(AccessView {
         token: TokenView {

@@ -167,112 +167,202 @@ impl<'a> NewAttempt<'a> {
     }
 }
 
-/// Writes an attempt row inside the caller's transaction, with the synchronous verdict
-/// when there was one (`blocked`: the RSVP was refused for it) and the policy that
-/// decided it.
+/// The attempt row as a data-modifying `WITH` query named `attempt`, with parameters
+/// `$1` to `$23` ([`ATTEMPT_PARAMS`]) bound by [`bind_attempt`]: statements that record
+/// an attempt together with what follows from it (the answer, the outbox rows) send it
+/// to PostgreSQL once.
+pub(crate) const ATTEMPT_CTE: &str = "attempt AS (
+    INSERT INTO access_attempts
+        (id, invitation_id, guest_id, event_id, host_id, accessed_at, ip, user_agent,
+         accept_language, device_key, time_zone, screen, js_enabled, kind,
+         risk_score, risk, reasons, flagged, scored_at, blocked, scoring_error,
+         automation, policy)
+    VALUES ($1, $2, $3, $4, $5, $6, $7::inet, $8, $9, $10, $11, $12, $13, $14,
+            $15, $16, COALESCE($17, '{}'::text[]), $18, $19, $20, $21, $22, $23))";
+
+/// The parameters [`ATTEMPT_CTE`] takes; what follows it is numbered from here plus one.
+pub const ATTEMPT_PARAMS: usize = 23;
+
+/// Binds an attempt (with the synchronous verdict when there was one, `blocked` when
+/// the RSVP was refused for it, and the policy that decided it) to [`ATTEMPT_CTE`]'s
+/// parameters.
+pub(crate) fn bind_attempt<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    attempt: &NewAttempt<'_>,
+    verdict: Option<&FraudVerdict>,
+    blocked: bool,
+    policy: Option<&str>,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let invitation = attempt.invitation;
+    let scored = verdict.filter(|verdict| verdict.used);
+    query
+        .bind(attempt.id)
+        .bind(invitation.id)
+        .bind(invitation.guest_id)
+        .bind(invitation.event_id)
+        .bind(invitation.host_id)
+        .bind(attempt.accessed_at)
+        .bind(attempt.facts.ip.map(|ip| ip.to_string()))
+        .bind(clip(&attempt.facts.user_agent, 512))
+        .bind(clip(&attempt.facts.accept_language, 128))
+        .bind(attempt.signals.device_key.clone())
+        .bind(attempt.signals.time_zone.clone())
+        .bind(attempt.signals.screen.clone())
+        .bind(attempt.signals.js_enabled)
+        .bind(attempt.kind.as_str())
+        .bind(
+            scored
+                .and_then(|v| v.score)
+                .map(|score| score.min(100) as i32),
+        )
+        .bind(scored.and_then(|v| v.risk).map(RiskBand::as_str))
+        .bind(verdict.map(|v| v.reasons.clone()))
+        .bind(scored.map(|v| v.flagged))
+        .bind(scored.map(|_| Utc::now()))
+        .bind(blocked)
+        .bind(verdict.and_then(|v| v.unavailable.clone()))
+        .bind(attempt.signals.automation.clone())
+        .bind(policy.map(str::to_owned))
+}
+
+/// Writes an attempt row and its `queued` outbox events inside the caller's
+/// transaction, in one statement; see [`bind_attempt`] for the other arguments.
 pub async fn insert(
     conn: &mut PgConnection,
     attempt: &NewAttempt<'_>,
     verdict: Option<&FraudVerdict>,
     blocked: bool,
     policy: Option<&str>,
+    queued: &[outbox::Queued<'_>],
 ) -> Result<(), sqlx::Error> {
-    let invitation = attempt.invitation;
-    let scored = verdict.filter(|verdict| verdict.used);
-    sqlx::query(
-        "INSERT INTO access_attempts
-            (id, invitation_id, guest_id, event_id, host_id, accessed_at, ip, user_agent,
-             accept_language, device_key, time_zone, screen, js_enabled, kind,
-             risk_score, risk, reasons, flagged, scored_at, blocked, scoring_error,
-             automation, policy)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::inet, $8, $9, $10, $11, $12, $13, $14,
-                 $15, $16, COALESCE($17, '{}'::text[]), $18, $19, $20, $21, $22, $23)",
-    )
-    .bind(attempt.id)
-    .bind(invitation.id)
-    .bind(invitation.guest_id)
-    .bind(invitation.event_id)
-    .bind(invitation.host_id)
-    .bind(attempt.accessed_at)
-    .bind(attempt.facts.ip.map(|ip| ip.to_string()))
-    .bind(clip(&attempt.facts.user_agent, 512))
-    .bind(clip(&attempt.facts.accept_language, 128))
-    .bind(attempt.signals.device_key.as_deref())
-    .bind(attempt.signals.time_zone.as_deref())
-    .bind(attempt.signals.screen.as_deref())
-    .bind(attempt.signals.js_enabled)
-    .bind(attempt.kind.as_str())
-    .bind(
-        scored
-            .and_then(|v| v.score)
-            .map(|score| score.min(100) as i32),
-    )
-    .bind(scored.and_then(|v| v.risk).map(RiskBand::as_str))
-    .bind(verdict.map(|v| v.reasons.clone()))
-    .bind(scored.map(|v| v.flagged))
-    .bind(scored.map(|_| Utc::now()))
-    .bind(blocked)
-    .bind(verdict.and_then(|v| v.unavailable.as_deref()))
-    .bind(&attempt.signals.automation)
-    .bind(policy)
-    .execute(conn)
-    .await?;
+    let sql = if queued.is_empty() {
+        format!("WITH {ATTEMPT_CTE} SELECT 1")
+    } else {
+        format!(
+            "WITH {ATTEMPT_CTE} {}",
+            outbox::insert_sql(ATTEMPT_PARAMS + 1, queued.len())
+        )
+    };
+    let query = bind_attempt(sqlx::query(&sql), attempt, verdict, blocked, policy);
+    outbox::bind(query, queued).execute(conn).await?;
     Ok(())
 }
 
-/// Locks the event, then the guest, in the order a deletion does, so that deleting them
-/// meanwhile waits for the caller's transaction (rather than deadlocking with it);
-/// returns the event's facts. A 404 when either is gone since the link was checked.
-pub async fn lock_guest(
-    conn: &mut PgConnection,
-    invitation: &Invitation,
-) -> Result<EventFacts, AppError> {
-    let event: Option<EventFactsRow> = sqlx::query_as(&format!(
-        "SELECT {EVENT_FACTS} FROM events e WHERE e.id = $1 FOR KEY SHARE"
-    ))
-    .bind(invitation.event_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let guest: Option<i32> = sqlx::query_scalar("SELECT 1 FROM guests WHERE id = $1 FOR KEY SHARE")
-        .bind(invitation.guest_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    match (event, guest) {
-        (Some(event), Some(_)) => Ok(event.into()),
-        _ => Err(crate::invitations::resolve::unknown()),
+/// What a guest's page shows of the guest and the event, in a query over `events e`
+/// and `guests g` (rows of [`PageRow`]).
+const PAGE: &str = "g.name AS guest_name,
+    COALESCE(g.max_plus_ones, e.default_max_plus_ones) AS max_plus_ones,
+    e.id, e.name, e.starts_at AS event_date, e.time_zone, e.venue, e.description,
+    e.rsvp_deadline";
+
+#[derive(sqlx::FromRow)]
+struct PageRow {
+    guest_name: String,
+    max_plus_ones: i32,
+    #[sqlx(flatten)]
+    event: EventView,
+}
+
+impl PageRow {
+    fn into_views(self, guest_id: Uuid) -> (GuestView, EventView) {
+        let guest = GuestView {
+            id: guest_id,
+            name: self.guest_name,
+            max_plus_ones: self.max_plus_ones,
+        };
+        (guest, self.event)
     }
 }
 
+/// The event and the guest of an invitation, locked by [`lock_guest`].
+#[derive(Clone, Debug)]
+pub struct Locked {
+    /// What scoring needs to know about the event.
+    pub facts: EventFacts,
+    /// The event's capacity, if it has one.
+    pub capacity: Option<i32>,
+    /// The guest and the event as the guest's page shows them.
+    pub guest: GuestView,
+    pub event: EventView,
+}
+
+/// Locks the event and its guest (KEY SHARE, in the order a deletion takes them: they
+/// cannot be deleted while the caller's transaction writes about them, and nothing
+/// else waits), in one statement; returns what the caller records and shows. A 404 when
+/// either is gone since the link was checked.
+pub async fn lock_guest(
+    conn: &mut PgConnection,
+    invitation: &Invitation,
+) -> Result<Locked, AppError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        facts: EventFactsRow,
+        capacity: Option<i32>,
+        #[sqlx(flatten)]
+        page: PageRow,
+    }
+    let row: Row = sqlx::query_as(&format!(
+        "SELECT {EVENT_FACTS}, e.capacity, {PAGE}
+         FROM events e JOIN guests g ON g.event_id = e.id
+         WHERE e.id = $1 AND g.id = $2
+         FOR KEY SHARE OF e, g"
+    ))
+    .bind(invitation.event_id)
+    .bind(invitation.guest_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(crate::invitations::resolve::unknown)?;
+    let (guest, event) = row.page.into_views(invitation.guest_id);
+    Ok(Locked {
+        facts: row.facts.into(),
+        capacity: row.capacity,
+        guest,
+        event,
+    })
+}
+
+/// A recorded opening of a link: the attempt's id, and the guest and the event as the
+/// guest's page shows them.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub access_log_id: Uuid,
+    pub guest: GuestView,
+    pub event: EventView,
+}
+
 /// Records one opening of a link and queues its `access.attempted` event, due once the
-/// page had `signals_grace` to report its browser signals; returns the attempt's id.
+/// page had `signals_grace` to report its browser signals.
 pub async fn record(
     pool: &PgPool,
     invitation: &Invitation,
     facts: &RequestFacts,
     signals_grace: std::time::Duration,
-) -> Result<Uuid, AppError> {
+) -> Result<Recorded, AppError> {
     let mut tx = pool.begin().await?;
-    let event = lock_guest(&mut tx, invitation).await?;
+    let locked = lock_guest(&mut tx, invitation).await?;
     let attempt = NewAttempt::now(
         AttemptKind::Open,
         invitation,
         facts,
         Signals::default(),
-        event,
+        locked.facts,
     );
     let due = attempt.accessed_at
         + chrono::Duration::from_std(signals_grace).unwrap_or(chrono::Duration::zero());
-    insert(&mut tx, &attempt, None, false, None).await?;
-    outbox::enqueue(
-        &mut tx,
+    let queued = [outbox::Queued::new(
         attempt.id,
         ACCESS_ATTEMPTED,
         &attempt.event(),
         Some(due),
-    )
-    .await?;
+    )?];
+    insert(&mut tx, &attempt, None, false, None, &queued).await?;
     tx.commit().await?;
-    Ok(attempt.id)
+    Ok(Recorded {
+        access_log_id: attempt.id,
+        guest: locked.guest,
+        event: locked.event,
+    })
 }
 
 /// Records an RSVP that was refused — for its score (`blocked`), or because the engine
@@ -287,7 +377,6 @@ pub async fn record_refused(
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
     lock_guest(&mut tx, attempt.invitation).await?;
-    insert(&mut tx, attempt, Some(verdict), verdict.used, Some(policy)).await?;
     let blocked = proto::events::RsvpBlocked {
         event_id: attempt.invitation.event_id,
         guest_id: attempt.invitation.guest_id,
@@ -303,119 +392,71 @@ pub async fn record_refused(
         reasons: verdict.reasons.clone(),
         blocked_at: attempt.accessed_at,
     };
-    outbox::enqueue(
-        &mut tx,
+    let mut queued = vec![outbox::Queued::new(
         Uuid::new_v4(),
         proto::events::RSVP_BLOCKED,
         &blocked,
         None,
-    )
-    .await?;
+    )?];
     if !verdict.used {
-        outbox::enqueue(
-            &mut tx,
+        queued.push(outbox::Queued::new(
             attempt.id,
             ACCESS_ATTEMPTED,
             &attempt.event(),
             None,
-        )
-        .await?;
+        )?);
     }
+    insert(
+        &mut tx,
+        attempt,
+        Some(verdict),
+        verdict.used,
+        Some(policy),
+        &queued,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Attaches browser signals (already keyed and checked) to a recent opening of the
-/// same link and releases its waiting `access.attempted` event with them; `false` when
-/// there is no such opening (or it already has signals).
+/// same link and releases its waiting `access.attempted` event with them, in one
+/// statement; `false` when there is no such opening (or it already has signals). When
+/// the event already left without signals it is too late for it; the stored row still
+/// has them for hosts to see.
 pub async fn attach_signals(
     pool: &PgPool,
     invitation: &Invitation,
     access_log_id: Uuid,
     signals: Signals,
 ) -> Result<bool, AppError> {
-    #[derive(sqlx::FromRow)]
-    struct Opening {
-        accessed_at: DateTime<Utc>,
-        ip: Option<String>,
-        user_agent: String,
-        accept_language: String,
-        #[sqlx(flatten)]
-        event: EventFactsRow,
-    }
-    let mut tx = pool.begin().await?;
-    let opening: Option<Opening> = sqlx::query_as(&format!(
-        "UPDATE access_attempts a
-         SET device_key = $3, time_zone = $4, screen = $5, automation = $6, js_enabled = true
-         FROM events e
-         WHERE a.id = $1 AND a.invitation_id = $2 AND a.kind = 'open' AND NOT a.js_enabled
-           AND a.accessed_at > now() - interval '1 hour' AND e.id = a.event_id
-         RETURNING a.accessed_at, host(a.ip) AS ip, a.user_agent, a.accept_language, {EVENT_FACTS}"
-    ))
+    let attached: bool = sqlx::query_scalar(
+        "WITH opening AS (
+             UPDATE access_attempts a
+             SET device_key = $3, time_zone = $4, screen = $5, automation = $6,
+                 js_enabled = true
+             WHERE a.id = $1 AND a.invitation_id = $2 AND a.kind = 'open'
+               AND NOT a.js_enabled AND a.accessed_at > now() - interval '1 hour'
+             RETURNING a.id
+         ), released AS (
+             UPDATE outbox o
+             SET payload = jsonb_set(o.payload, '{signals}', $7), available_at = now()
+             FROM opening
+             WHERE o.id = opening.id AND o.published_at IS NULL
+             RETURNING o.id
+         )
+         SELECT EXISTS (SELECT 1 FROM opening)",
+    )
     .bind(access_log_id)
     .bind(invitation.id)
     .bind(signals.device_key.as_deref())
     .bind(signals.time_zone.as_deref())
     .bind(signals.screen.as_deref())
     .bind(&signals.automation)
-    .fetch_optional(&mut *tx)
+    .bind(sqlx::types::Json(&signals))
+    .fetch_one(pool)
     .await?;
-    let Some(opening) = opening else {
-        return Ok(false);
-    };
-    let facts = RequestFacts {
-        ip: opening.ip.and_then(|ip| ip.parse().ok()),
-        user_agent: opening.user_agent,
-        accept_language: opening.accept_language,
-    };
-    let attempt = NewAttempt {
-        id: access_log_id,
-        kind: AttemptKind::Open,
-        invitation,
-        facts: &facts,
-        signals,
-        accessed_at: opening.accessed_at,
-        event: opening.event.into(),
-    };
-    // Too late when the event already left without signals: the stored row still has
-    // them for hosts to see.
-    outbox::replace_and_release(&mut tx, access_log_id, &attempt.event()).await?;
-    tx.commit().await?;
-    Ok(true)
-}
-
-/// The browser signals an opening of this link reported, for scoring the RSVP that
-/// follows it (none when the opening is unknown or reported nothing).
-pub async fn signals_of(
-    pool: &PgPool,
-    invitation: &Invitation,
-    access_log_id: Uuid,
-) -> Result<Signals, AppError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        device_key: Option<String>,
-        time_zone: Option<String>,
-        screen: Option<String>,
-        js_enabled: bool,
-        automation: Vec<String>,
-    }
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT device_key, time_zone, screen, js_enabled, automation FROM access_attempts
-         WHERE id = $1 AND invitation_id = $2 AND kind = 'open'",
-    )
-    .bind(access_log_id)
-    .bind(invitation.id)
-    .fetch_optional(pool)
-    .await?;
-    Ok(row
-        .map(|row| Signals {
-            device_key: row.device_key,
-            time_zone: row.time_zone,
-            screen: row.screen,
-            js_enabled: row.js_enabled,
-            automation: row.automation,
-        })
-        .unwrap_or_default())
+    Ok(attached)
 }
 
 /// Filter of the access log.
@@ -500,29 +541,51 @@ pub async fn log(
         .collect())
 }
 
-/// The guest behind an invitation, with their effective plus-one limit, and their
-/// event's facts (for scoring their answer).
+/// The guest behind an invitation, with their effective plus-one limit, their event's
+/// facts (for scoring their answer) and the browser signals that `opening` of this link
+/// (the page the answer comes from) reported: none when it is unknown, or reported
+/// nothing. One statement.
 pub async fn guest_for_answer(
     pool: &PgPool,
     invitation: &Invitation,
-) -> Result<(GuestView, EventFacts), AppError> {
+    opening: Option<Uuid>,
+) -> Result<(GuestView, EventFacts, Signals), AppError> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
         guest: GuestView,
         #[sqlx(flatten)]
         event: EventFactsRow,
+        device_key: Option<String>,
+        time_zone: Option<String>,
+        screen: Option<String>,
+        js_enabled: bool,
+        automation: Vec<String>,
     }
     let row: Row = sqlx::query_as(&format!(
         "SELECT g.id, g.name, COALESCE(g.max_plus_ones, e.default_max_plus_ones) AS max_plus_ones,
-                {EVENT_FACTS}
-         FROM guests g JOIN events e ON e.id = g.event_id WHERE g.id = $1"
+                {EVENT_FACTS}, a.device_key, a.time_zone, a.screen,
+                COALESCE(a.js_enabled, false) AS js_enabled,
+                COALESCE(a.automation, '{{}}'::text[]) AS automation
+         FROM guests g JOIN events e ON e.id = g.event_id
+         LEFT JOIN access_attempts a
+             ON a.id = $2 AND a.invitation_id = $3 AND a.kind = 'open'
+         WHERE g.id = $1"
     ))
     .bind(invitation.guest_id)
+    .bind(opening)
+    .bind(invitation.id)
     .fetch_optional(pool)
     .await?
     .ok_or_else(crate::invitations::resolve::unknown)?;
-    Ok((row.guest, row.event.into()))
+    let signals = Signals {
+        device_key: row.device_key,
+        time_zone: row.time_zone,
+        screen: row.screen,
+        js_enabled: row.js_enabled,
+        automation: row.automation,
+    };
+    Ok((row.guest, row.event.into(), signals))
 }
 
 /// The guest and event behind an invitation.
@@ -530,30 +593,14 @@ pub async fn guest_and_event(
     pool: &PgPool,
     invitation: &Invitation,
 ) -> Result<(GuestView, EventView), AppError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        guest_name: String,
-        max_plus_ones: i32,
-        #[sqlx(flatten)]
-        event: EventView,
-    }
-    let row: Row = sqlx::query_as(
-        "SELECT g.name AS guest_name,
-                COALESCE(g.max_plus_ones, e.default_max_plus_ones) AS max_plus_ones,
-                e.id, e.name, e.starts_at AS event_date, e.time_zone, e.venue, e.description,
-                e.rsvp_deadline
-         FROM guests g JOIN events e ON e.id = g.event_id
-         WHERE g.id = $1 AND e.id = $2",
-    )
+    let row: PageRow = sqlx::query_as(&format!(
+        "SELECT {PAGE} FROM guests g JOIN events e ON e.id = g.event_id
+         WHERE g.id = $1 AND e.id = $2"
+    ))
     .bind(invitation.guest_id)
     .bind(invitation.event_id)
     .fetch_optional(pool)
     .await?
     .ok_or_else(crate::invitations::resolve::unknown)?;
-    let guest = GuestView {
-        id: invitation.guest_id,
-        name: row.guest_name,
-        max_plus_ones: row.max_plus_ones,
-    };
-    Ok((guest, row.event))
+    Ok(row.into_views(invitation.guest_id))
 }

@@ -14,6 +14,84 @@ pub mod relay;
 
 pub use relay::Relay;
 
+/// One event about to be added to the outbox: its id (the `Nats-Msg-Id`), subject,
+/// body and, when its publication waits, the time it becomes due.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Queued<'a> {
+    pub id: Uuid,
+    pub subject: &'a str,
+    pub payload: serde_json::Value,
+    pub available_at: Option<DateTime<Utc>>,
+}
+
+impl<'a> Queued<'a> {
+    /// An event of `subject` with `payload` as its body (`available_at`: `None` to
+    /// publish it at once).
+    pub fn new(
+        id: Uuid,
+        subject: &'a str,
+        payload: &impl Serialize,
+        available_at: Option<DateTime<Utc>>,
+    ) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id,
+            subject,
+            payload: serde_json::to_value(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?,
+            available_at,
+        })
+    }
+}
+
+/// Parameters each queued row takes in [`insert_sql`].
+const PARAMS_PER_ROW: usize = 4;
+
+/// The `INSERT INTO outbox` statement of `rows` events, their parameters numbered from
+/// `$first` on, so that it can follow other statements' parameters (a data-modifying
+/// `WITH` before it) and be bound by [`bind`] after them.
+pub fn insert_sql(first: usize, rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let n = first + row * PARAMS_PER_ROW;
+            format!(
+                "(${n}, ${}, ${}, COALESCE(${}, now()))",
+                n + 1,
+                n + 2,
+                n + 3
+            )
+        })
+        .collect();
+    format!(
+        "INSERT INTO outbox (id, subject, payload, available_at) VALUES {}",
+        values.join(", ")
+    )
+}
+
+/// Binds `rows` to the parameters [`insert_sql`] numbered for them.
+pub fn bind<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    rows: &'q [Queued<'_>],
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    for row in rows {
+        query = query
+            .bind(row.id)
+            .bind(row.subject.to_owned())
+            .bind(sqlx::types::Json(&row.payload))
+            .bind(row.available_at);
+    }
+    query
+}
+
+/// Adds events to the outbox inside the caller's transaction, in one statement
+/// (nothing is sent for none).
+pub async fn insert(conn: &mut PgConnection, rows: &[Queued<'_>]) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = insert_sql(1, rows.len());
+    bind(sqlx::query(&sql), rows).execute(conn).await?;
+    Ok(())
+}
+
 /// Adds an event to the outbox inside the caller's transaction. `available_at` delays
 /// its publication (`None`: publish at once).
 pub async fn enqueue(
@@ -23,17 +101,7 @@ pub async fn enqueue(
     payload: &impl Serialize,
     available_at: Option<DateTime<Utc>>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO outbox (id, subject, payload, available_at)
-         VALUES ($1, $2, $3, COALESCE($4, now()))",
-    )
-    .bind(id)
-    .bind(subject)
-    .bind(sqlx::types::Json(payload))
-    .bind(available_at)
-    .execute(conn)
-    .await?;
-    Ok(())
+    insert(conn, &[Queued::new(id, subject, payload, available_at)?]).await
 }
 
 /// Asks the fraud engine to forget these guests (their data is being deleted), in the
@@ -57,25 +125,6 @@ pub async fn forget_guests(conn: &mut PgConnection, guest_ids: &[Uuid]) -> Resul
         .await?;
     }
     Ok(())
-}
-
-/// Replaces a waiting event's payload and makes it due at once; `false` when the event
-/// was already published (or does not exist).
-pub async fn replace_and_release(
-    conn: &mut PgConnection,
-    id: Uuid,
-    payload: &impl Serialize,
-) -> Result<bool, sqlx::Error> {
-    let updated = sqlx::query(
-        "UPDATE outbox SET payload = $2, available_at = now()
-         WHERE id = $1 AND published_at IS NULL",
-    )
-    .bind(id)
-    .bind(sqlx::types::Json(payload))
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(updated == 1)
 }
 
 /// What is waiting to be published, for `/healthz`.
@@ -106,4 +155,33 @@ pub async fn backlog(pool: &PgPool) -> Result<Backlog, sqlx::Error> {
         oldest_due_seconds,
         parked,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queued_rows_are_numbered_after_the_statement_they_follow() {
+        assert_eq!(
+            insert_sql(24, 2),
+            "INSERT INTO outbox (id, subject, payload, available_at) VALUES \
+             ($24, $25, $26, COALESCE($27, now())), ($28, $29, $30, COALESCE($31, now()))"
+        );
+        assert_eq!(
+            insert_sql(1, 1),
+            "INSERT INTO outbox (id, subject, payload, available_at) VALUES \
+             ($1, $2, $3, COALESCE($4, now()))"
+        );
+    }
+
+    #[test]
+    fn a_queued_event_carries_its_body_as_json() {
+        let at = Utc::now();
+        let queued = Queued::new(Uuid::nil(), "rsvp.held", &[1, 2], Some(at))
+            .expect("a list of numbers is JSON");
+        assert_eq!(queued.payload, serde_json::json!([1, 2]));
+        assert_eq!(queued.available_at, Some(at));
+        assert_eq!(queued.subject, "rsvp.held");
+    }
 }

@@ -114,12 +114,10 @@ pub async fn submit_answer(
 ) -> Result<Recorded, AppError> {
     let invitation = resolve::live_invitation(state, token).await?;
     let for_host = caller == Some(invitation.host_id);
-    let (guest, event) = access::store::guest_for_answer(&state.pool, &invitation).await?;
+    // The signals the page reported when it opened (none without its opening's id).
+    let (guest, event, signals) =
+        access::store::guest_for_answer(&state.pool, &invitation, request.access_log_id).await?;
     let valid = validate(request, guest.max_plus_ones)?;
-    let signals = match request.access_log_id {
-        Some(opening) => access::store::signals_of(&state.pool, &invitation, opening).await?,
-        None => Default::default(),
-    };
     let attempt = NewAttempt::now(AttemptKind::Rsvp, &invitation, facts, signals, event);
     let verdict = fraud::client::score(state, attempt.score_request()).await;
     let policy = if verdict.used {

@@ -15,7 +15,7 @@ use crate::{
 };
 use chrono::{DateTime, Utc};
 use proto::events::{RsvpConfirmed, RsvpHeld, ACCESS_ATTEMPTED, RSVP_CONFIRMED, RSVP_HELD};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
 /// A validated answer, ready to store.
@@ -122,26 +122,15 @@ pub async fn submit(
     let mut tx = pool.begin().await?;
     // The event and the guest stay while the answer is stored (KEY SHARE: they cannot
     // be deleted meanwhile; answers to the same event do not wait for each other).
-    let event: Option<(Option<i32>, Option<DateTime<Utc>>)> =
-        sqlx::query_as("SELECT capacity, rsvp_deadline FROM events WHERE id = $1 FOR KEY SHARE")
-            .bind(invitation.event_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let guest: Option<i32> = sqlx::query_scalar("SELECT 1 FROM guests WHERE id = $1 FOR KEY SHARE")
-        .bind(invitation.guest_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let (Some((capacity, deadline)), Some(_)) = (event, guest) else {
-        return Err(crate::invitations::resolve::unknown());
-    };
-    if deadline.is_some_and(|deadline| Utc::now() > deadline) {
+    let locked = access::store::lock_guest(&mut tx, invitation).await?;
+    if !locked.event.accepts_answers(Utc::now()) {
         return Err(AppError::conflict(
             "rsvp_closed",
             "the RSVP deadline has passed; contact your host to change your answer",
         ));
     }
     if let (Some(_), RsvpResponse::Attending, AnswerStatus::Confirmed) =
-        (capacity, rsvp.response, filing.status)
+        (locked.capacity, rsvp.response, filing.status)
     {
         // Only an answer that takes places counts them, one per event at a time, so
         // the count stays true (NO KEY UPDATE, not UPDATE: guests can still be added and
@@ -159,18 +148,24 @@ pub async fn submit(
             }
         }
     }
-    access::store::insert(&mut tx, attempt, Some(verdict), false, Some(filing.policy)).await?;
+    // A low-risk answer from a device makes it the guest's trusted one (unless it is).
+    let trusted = match verdict.risk {
+        Some(RiskBand::Low) => attempt.signals.device_key.clone(),
+        _ => None,
+    };
+    // One statement: the attempt ($1 to $23), the trusted device and the answer.
     // `xmax = 0` holds for a row this statement inserted, not for one it updated.
-    let Upserted {
-        row,
-        created,
-        first_counted,
-    } = sqlx::query_as(
-        "INSERT INTO rsvps (id, guest_id, event_id, invitation_id, response, plus_ones, note,
+    const _: () = assert!(access::store::ATTEMPT_PARAMS == 23);
+    let sql = format!(
+        "WITH {attempt_cte}, trusted AS (
+             UPDATE guests SET trusted_device_key = $36
+             WHERE id = $25 AND $36::text IS NOT NULL AND trusted_device_key IS DISTINCT FROM $36
+         )
+         INSERT INTO rsvps (id, guest_id, event_id, invitation_id, response, plus_ones, note,
                             risk_score, risk, access_attempt_id, status, held_reason,
                             first_confirmed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-                 CASE WHEN $11 = 'confirmed' THEN now() END)
+         VALUES ($24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35,
+                 CASE WHEN $34 = 'confirmed' THEN now() END)
          ON CONFLICT (guest_id) DO UPDATE SET
              invitation_id = EXCLUDED.invitation_id, response = EXCLUDED.response,
              plus_ones = EXCLUDED.plus_ones, note = EXCLUDED.note,
@@ -182,6 +177,14 @@ pub async fn submit(
                  ELSE rsvps.first_confirmed_at END
          RETURNING id, response, plus_ones, note, status, updated_at, (xmax = 0) AS created,
                    (status = 'confirmed' AND first_confirmed_at = now()) AS first_counted",
+        attempt_cte = access::store::ATTEMPT_CTE,
+    );
+    let stored = access::store::bind_attempt(
+        sqlx::query(&sql),
+        attempt,
+        Some(verdict),
+        false,
+        Some(filing.policy),
     )
     .bind(Uuid::new_v4())
     .bind(invitation.guest_id)
@@ -195,13 +198,15 @@ pub async fn submit(
     .bind(attempt.id)
     .bind(filing.status.as_str())
     .bind(filing.held_reason)
+    .bind(trusted)
     .fetch_one(&mut *tx)
     .await?;
-    if verdict.risk == Some(RiskBand::Low) {
-        if let Some(device) = &attempt.signals.device_key {
-            trust_device(&mut tx, invitation.guest_id, device).await?;
-        }
-    }
+    let Upserted {
+        row,
+        created,
+        first_counted,
+    } = Upserted::from_row(&stored)?;
+    let mut queued = Vec::with_capacity(2);
     match filing.status {
         AnswerStatus::Held => {
             let held = RsvpHeld {
@@ -215,7 +220,7 @@ pub async fn submit(
                     .to_owned(),
                 held_at: row.updated_at,
             };
-            outbox::enqueue(&mut tx, Uuid::new_v4(), RSVP_HELD, &held, None).await?;
+            queued.push(outbox::Queued::new(Uuid::new_v4(), RSVP_HELD, &held, None)?);
         }
         _ => {
             let confirmed = RsvpConfirmed {
@@ -231,20 +236,24 @@ pub async fn submit(
                 confirmed_at: row.updated_at,
                 created: first_counted,
             };
-            outbox::enqueue(&mut tx, Uuid::new_v4(), RSVP_CONFIRMED, &confirmed, None).await?;
+            queued.push(outbox::Queued::new(
+                Uuid::new_v4(),
+                RSVP_CONFIRMED,
+                &confirmed,
+                None,
+            )?);
         }
     }
     if !verdict.used {
         // Scored later, through the engine's consumer, under the attempt's own id.
-        outbox::enqueue(
-            &mut tx,
+        queued.push(outbox::Queued::new(
             attempt.id,
             ACCESS_ATTEMPTED,
             &attempt.event(),
             None,
-        )
-        .await?;
+        )?);
     }
+    outbox::insert(&mut tx, &queued).await?;
     tx.commit().await?;
     Ok((row.into(), created))
 }
@@ -256,10 +265,13 @@ pub async fn trust_device(
     guest_id: Uuid,
     device: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE guests SET trusted_device_key = $2 WHERE id = $1")
-        .bind(guest_id)
-        .bind(device)
-        .execute(conn)
-        .await
-        .map(drop)
+    sqlx::query(
+        "UPDATE guests SET trusted_device_key = $2
+         WHERE id = $1 AND trusted_device_key IS DISTINCT FROM $2",
+    )
+    .bind(guest_id)
+    .bind(device)
+    .execute(conn)
+    .await
+    .map(drop)
 }
