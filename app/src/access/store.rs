@@ -181,18 +181,18 @@ pub(crate) const ATTEMPT_CTE: &str = "attempt AS (
             $15, $16, COALESCE($17, '{}'::text[]), $18, $19, $20, $21, $22, $23))";
 
 /// The parameters [`ATTEMPT_CTE`] takes; what follows it is numbered from here plus one.
-pub const ATTEMPT_PARAMS: usize = 23;
+pub(crate) const ATTEMPT_PARAMS: usize = 23;
 
 /// Binds an attempt (with the synchronous verdict when there was one, `blocked` when
 /// the RSVP was refused for it, and the policy that decided it) to [`ATTEMPT_CTE`]'s
 /// parameters.
 pub(crate) fn bind_attempt<'q>(
-    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    query: outbox::PgQuery<'q>,
     attempt: &NewAttempt<'_>,
     verdict: Option<&FraudVerdict>,
     blocked: bool,
     policy: Option<&str>,
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+) -> outbox::PgQuery<'q> {
     let invitation = attempt.invitation;
     let scored = verdict.filter(|verdict| verdict.used);
     query
@@ -233,7 +233,7 @@ pub async fn insert(
     verdict: Option<&FraudVerdict>,
     blocked: bool,
     policy: Option<&str>,
-    queued: &[outbox::Queued<'_>],
+    queued: &[outbox::Queued],
 ) -> Result<(), sqlx::Error> {
     let sql = if queued.is_empty() {
         format!("WITH {ATTEMPT_CTE} SELECT 1")

@@ -17,19 +17,19 @@ pub use relay::Relay;
 /// One event about to be added to the outbox: its id (the `Nats-Msg-Id`), subject,
 /// body and, when its publication waits, the time it becomes due.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Queued<'a> {
+pub struct Queued {
     pub id: Uuid,
-    pub subject: &'a str,
+    pub subject: &'static str,
     pub payload: serde_json::Value,
     pub available_at: Option<DateTime<Utc>>,
 }
 
-impl<'a> Queued<'a> {
+impl Queued {
     /// An event of `subject` with `payload` as its body (`available_at`: `None` to
     /// publish it at once).
     pub fn new(
         id: Uuid,
-        subject: &'a str,
+        subject: &'static str,
         payload: &impl Serialize,
         available_at: Option<DateTime<Utc>>,
     ) -> Result<Self, sqlx::Error> {
@@ -41,6 +41,9 @@ impl<'a> Queued<'a> {
         })
     }
 }
+
+/// A statement with its parameters bound so far, which [`bind`] continues.
+pub type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 /// Parameters each queued row takes in [`insert_sql`].
 const PARAMS_PER_ROW: usize = 4;
@@ -67,14 +70,11 @@ pub fn insert_sql(first: usize, rows: usize) -> String {
 }
 
 /// Binds `rows` to the parameters [`insert_sql`] numbered for them.
-pub fn bind<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    rows: &'q [Queued<'_>],
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+pub fn bind<'q>(mut query: PgQuery<'q>, rows: &'q [Queued]) -> PgQuery<'q> {
     for row in rows {
         query = query
             .bind(row.id)
-            .bind(row.subject.to_owned())
+            .bind(row.subject)
             .bind(sqlx::types::Json(&row.payload))
             .bind(row.available_at);
     }
@@ -83,7 +83,7 @@ pub fn bind<'q>(
 
 /// Adds events to the outbox inside the caller's transaction, in one statement
 /// (nothing is sent for none).
-pub async fn insert(conn: &mut PgConnection, rows: &[Queued<'_>]) -> Result<(), sqlx::Error> {
+pub async fn insert(conn: &mut PgConnection, rows: &[Queued]) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -97,7 +97,7 @@ pub async fn insert(conn: &mut PgConnection, rows: &[Queued<'_>]) -> Result<(), 
 pub async fn enqueue(
     conn: &mut PgConnection,
     id: Uuid,
-    subject: &str,
+    subject: &'static str,
     payload: &impl Serialize,
     available_at: Option<DateTime<Utc>>,
 ) -> Result<(), sqlx::Error> {
