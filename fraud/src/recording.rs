@@ -86,8 +86,9 @@ impl KeyLocks {
         Held { _keys: held }
     }
 
-    /// How many keys are held or waited for (for tests: none once everything ended).
-    pub fn in_use(&self) -> usize {
+    /// How many keys are held or waited for (none once everything ended).
+    #[cfg(test)]
+    fn in_use(&self) -> usize {
         self.map().len()
     }
 }

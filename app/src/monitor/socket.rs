@@ -54,6 +54,10 @@ pub async fn serve(
                 Ok(frame) => match send(&mut sink, &mut pushed, frame).await {
                     Sent::All => {}
                     Sent::TooSlow => break Some((close::TOO_SLOW, "too_slow")),
+                    Sent::Lagged(missed) => {
+                        tracing::info!(%event_id, missed, "monitor socket fell behind; dropped");
+                        break Some((close::TOO_SLOW, "too_slow"));
+                    }
                     Sent::ChannelClosed => break Some((close::RESTARTING, "server restarting")),
                 },
                 Err(RecvError::Lagged(missed)) => {
@@ -93,8 +97,10 @@ pub async fn serve(
 /// What became of a send.
 enum Sent {
     All,
-    /// The client is gone, took over [`SEND_TIMEOUT`], or fell too far behind.
+    /// The client is gone or took over [`SEND_TIMEOUT`].
     TooSlow,
+    /// The client fell so far behind that this many frames were dropped for it.
+    Lagged(u64),
     /// The hub is gone (the server is stopping).
     ChannelClosed,
 }
@@ -118,8 +124,8 @@ async fn send(
             match pushed.try_recv() {
                 Ok(frame) => sink.feed(Message::Text(frame)).await?,
                 Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Lagged(_)) => {
-                    outcome = Sent::TooSlow;
+                Err(TryRecvError::Lagged(missed)) => {
+                    outcome = Sent::Lagged(missed);
                     break;
                 }
                 Err(TryRecvError::Closed) => {
