@@ -50,8 +50,13 @@ pub async fn serve(
     let ending = loop {
         tokio::select! {
             _ = state.activity.closing() => break Some((close::RESTARTING, "server restarting")),
-            frame = pushed.recv() => match frame {
-                Ok(frame) => match send(&mut sink, &mut pushed, frame).await {
+            frame = pushed.recv() => {
+                let sent = match frame {
+                    Ok(frame) => send(&mut sink, &mut pushed, frame).await,
+                    Err(RecvError::Lagged(missed)) => Sent::Lagged(missed),
+                    Err(RecvError::Closed) => Sent::ChannelClosed,
+                };
+                match sent {
                     Sent::All => {}
                     Sent::TooSlow => break Some((close::TOO_SLOW, "too_slow")),
                     Sent::Lagged(missed) => {
@@ -59,13 +64,8 @@ pub async fn serve(
                         break Some((close::TOO_SLOW, "too_slow"));
                     }
                     Sent::ChannelClosed => break Some((close::RESTARTING, "server restarting")),
-                },
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::info!(%event_id, missed, "monitor socket fell behind; dropped");
-                    break Some((close::TOO_SLOW, "too_slow"));
                 }
-                Err(RecvError::Closed) => break Some((close::RESTARTING, "server restarting")),
-            },
+            }
             message = incoming.next() => match message {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break None,
                 // Pings are answered by the socket itself; anything else is ignored.
@@ -94,7 +94,7 @@ pub async fn serve(
     tracing::info!(%event_id, "monitor socket closed");
 }
 
-/// What became of a send.
+/// What became of a frame for the client (sent, or why the socket ends).
 enum Sent {
     All,
     /// The client is gone or took over [`SEND_TIMEOUT`].
